@@ -1,0 +1,16 @@
+//! The ocikit facade: one dependency for the whole toolkit. Each crate is re-exported as a
+//! module.
+//!
+//! ```
+//! let d = ocikit::types::Digest::sha256(b"");
+//! assert_eq!(d.algorithm().as_str(), "sha256");
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub use oci_content as content;
+pub use oci_layout as layout;
+pub use oci_partial as partial;
+pub use oci_stream as stream;
+pub use oci_tarfile as tarfile;
+pub use oci_types as types;

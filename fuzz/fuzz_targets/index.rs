@@ -1,0 +1,14 @@
+//! `Raw::<Index>::parse`: never panics on any bytes; what parses serialises to JSON that
+//! parses again to the same value.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use oci_types::{Index, Raw};
+
+fuzz_target!(|bytes: &[u8]| {
+    if let Ok(raw) = Raw::<Index>::parse(bytes) {
+        let json = serde_json::to_vec(raw.value()).expect("a parsed index serialises");
+        let again = Raw::<Index>::parse(json).expect("a serialised index parses");
+        assert_eq!(again.value(), raw.value(), "serialise round trip");
+    }
+});
