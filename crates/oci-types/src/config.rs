@@ -33,10 +33,18 @@ pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     /// OS version.
-    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_version: Option<String>,
     /// OS features.
-    #[serde(rename = "os.features", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "os.features",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_features: Option<Vec<String>>,
     /// Creation time, RFC 3339, kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,7 +160,11 @@ pub struct RootFs {
 
 impl Default for RootFs {
     fn default() -> Self {
-        RootFs { fs_type: "layers".into(), diff_ids: Vec::new(), extra: Extra::new() }
+        RootFs {
+            fs_type: "layers".into(),
+            diff_ids: Vec::new(),
+            extra: Extra::new(),
+        }
     }
 }
 
@@ -199,7 +211,11 @@ impl ConfigFile {
 impl History {
     /// A history entry with `created_by` and `created`.
     pub fn new(created_by: impl Into<String>, created: Option<String>) -> History {
-        History { created_by: Some(created_by.into()), created, ..History::default() }
+        History {
+            created_by: Some(created_by.into()),
+            created,
+            ..History::default()
+        }
     }
 }
 

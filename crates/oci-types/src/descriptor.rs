@@ -85,26 +85,36 @@ impl Descriptor {
     }
 
     /// The same descriptor with one more annotation.
-    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Descriptor {
+    pub fn with_annotation(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Descriptor {
         self.annotations.insert(key.into(), value.into());
         self
     }
 
     /// The `org.opencontainers.image.ref.name` annotation, if any.
     pub fn ref_name(&self) -> Option<&str> {
-        self.annotations.get(ANNOTATION_REF_NAME).map(String::as_str)
+        self.annotations
+            .get(ANNOTATION_REF_NAME)
+            .map(String::as_str)
     }
 
     /// The embedded `data`, decoded, when it is present AND its length and digest match the
     /// descriptor; `Ok(None)` when absent or when it does not match (then the content must be
     /// fetched the ordinary way, as the spec requires). Invalid base64 is an error.
     pub fn embedded_data(&self) -> Result<Option<Vec<u8>>, Error> {
-        let Some(data) = &self.data else { return Ok(None) };
+        let Some(data) = &self.data else {
+            return Ok(None);
+        };
         // Cheap length check before decoding: base64 length is 4/3 of the content.
         if (data.len() as u64) / 4 * 3 > self.size.saturating_add(3) {
             return Ok(None);
         }
-        let bytes = base64::decode(data).ok_or_else(|| Error::InvalidBase64 { digest: self.digest.clone() })?;
+        let bytes = base64::decode(data).ok_or_else(|| Error::InvalidBase64 {
+            digest: self.digest.clone(),
+        })?;
         if bytes.len() as u64 != self.size || self.digest.verify(&bytes).is_err() {
             return Ok(None);
         }

@@ -117,13 +117,19 @@ impl Digest {
         if &actual == self {
             Ok(())
         } else {
-            Err(Error::DigestMismatch { expected: self.clone(), actual })
+            Err(Error::DigestMismatch {
+                expected: self.clone(),
+                actual,
+            })
         }
     }
 }
 
 fn invalid(input: &str, reason: &'static str) -> Error {
-    Error::InvalidDigest { input: clip(input), reason }
+    Error::InvalidDigest {
+        input: clip(input),
+        reason,
+    }
 }
 
 impl FromStr for Digest {
@@ -133,7 +139,9 @@ impl FromStr for Digest {
         if s.len() > MAX_DIGEST_LEN {
             return Err(invalid(s, "longer than the digest length limit"));
         }
-        let colon = s.find(':').ok_or_else(|| invalid(s, "missing ':' separator"))?;
+        let colon = s
+            .find(':')
+            .ok_or_else(|| invalid(s, "missing ':' separator"))?;
         let (alg, enc) = (&s[..colon], &s[colon + 1..]);
         // algorithm ::= component (separator component)*, component ::= [a-z0-9]+
         if alg.is_empty() {
@@ -153,7 +161,10 @@ impl FromStr for Digest {
         if enc.is_empty() {
             return Err(invalid(s, "empty encoded part"));
         }
-        if !enc.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-')) {
+        if !enc
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'))
+        {
             return Err(invalid(s, "encoded part is not [a-zA-Z0-9=_-]+"));
         }
         let algorithm = match alg {
@@ -169,7 +180,11 @@ impl FromStr for Digest {
                 return Err(invalid(s, "encoded part is not lower-case hex"));
             }
         }
-        Ok(Digest { full: s.to_owned(), colon, algorithm })
+        Ok(Digest {
+            full: s.to_owned(),
+            colon,
+            algorithm,
+        })
     }
 }
 
@@ -235,14 +250,21 @@ impl Digester {
         let hasher = match algorithm {
             Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
             Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
-            Algorithm::Other(a) => return Err(Error::UnsupportedAlgorithm { algorithm: a.clone() }),
+            Algorithm::Other(a) => {
+                return Err(Error::UnsupportedAlgorithm {
+                    algorithm: a.clone(),
+                })
+            }
         };
         Ok(Digester { hasher, bytes: 0 })
     }
 
     /// A SHA-256 digester.
     pub fn new_sha256() -> Digester {
-        Digester { hasher: Hasher::Sha256(sha2::Sha256::new()), bytes: 0 }
+        Digester {
+            hasher: Hasher::Sha256(sha2::Sha256::new()),
+            bytes: 0,
+        }
     }
 
     /// Feeds bytes to the hash.
@@ -270,14 +292,24 @@ impl Digester {
             Hasher::Sha256(h) => ("sha256", to_hex(&h.finalize())),
             Hasher::Sha512(h) => ("sha512", to_hex(&h.finalize())),
         };
-        let algorithm = if alg == "sha256" { Algorithm::Sha256 } else { Algorithm::Sha512 };
-        Digest { full: format!("{alg}:{hex}"), colon: alg.len(), algorithm }
+        let algorithm = if alg == "sha256" {
+            Algorithm::Sha256
+        } else {
+            Algorithm::Sha512
+        };
+        Digest {
+            full: format!("{alg}:{hex}"),
+            colon: alg.len(),
+            algorithm,
+        }
     }
 }
 
 impl fmt::Debug for Digester {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Digester").field("bytes", &self.bytes).finish_non_exhaustive()
+        f.debug_struct("Digester")
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -319,7 +351,10 @@ mod tests {
         check(&format!("sha256:{h}0"), false);
         check(&format!("sha512:{h}{h}"), true);
         check(&format!("sha512:{h}"), false);
-        check("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8", true);
+        check(
+            "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8",
+            true,
+        );
         check("sha384:abc", true);
         check("a.b_c+d-e:XYZ=_-", true);
         check("Sha256:abc", false);
@@ -339,13 +374,19 @@ mod tests {
         assert_eq!(d.encoded().len(), 128);
         assert!(d.verify(b"abc").is_ok());
         let other: Digest = "sha384:abcd".parse().unwrap();
-        assert!(matches!(other.digester(), Err(Error::UnsupportedAlgorithm { .. })));
+        assert!(matches!(
+            other.digester(),
+            Err(Error::UnsupportedAlgorithm { .. })
+        ));
     }
 
     #[test]
     fn verify_names_both() {
         let d = Digest::sha256(b"a");
         let err = d.verify(b"b").unwrap_err().to_string();
-        assert!(err.contains(d.as_str()) && err.contains(Digest::sha256(b"b").as_str()), "{err}");
+        assert!(
+            err.contains(d.as_str()) && err.contains(Digest::sha256(b"b").as_str()),
+            "{err}"
+        );
     }
 }

@@ -117,9 +117,15 @@ pub enum ReferenceErrorKind {
     /// The reference is empty.
     #[error("repository name must have at least one component")]
     NameEmpty,
-    /// The repository name (domain and path) is over 255 characters.
+    /// The repository path (the name without its domain) is over
+    /// [`crate::limits::MAX_NAME_LEN`] characters. As distribution since v0.6.0, the domain is
+    /// not counted.
     #[error("repository name must not be more than 255 characters")]
     NameTooLong,
+    /// The whole input is over [`crate::limits::MAX_REFERENCE_LEN`] bytes (refused before
+    /// parsing; no valid reference of a real registry comes near it).
+    #[error("reference is longer than 4096 bytes")]
+    TooLong,
     /// The repository path contains upper case characters.
     #[error("repository name must be lowercase")]
     NameContainsUppercase,
@@ -132,6 +138,10 @@ pub enum ReferenceErrorKind {
     /// The digest part is malformed.
     #[error("invalid digest format")]
     InvalidDigest,
+    /// The digest is well formed but its algorithm is not `sha256` or `sha512` (distribution's
+    /// `ErrDigestUnsupported`).
+    #[error("unsupported digest algorithm")]
+    UnsupportedDigestAlgorithm,
     /// The input looks like a 64-hex-digit image ID, which is not a valid repository name.
     #[error("invalid repository name (64-byte hexadecimal strings are reserved for image IDs)")]
     HexIdentifier,
@@ -154,8 +164,8 @@ impl Error {
             match e.into_inner().map(|inner| inner.downcast::<Error>()) {
                 Some(Ok(inner)) => return *inner,
                 // Unreachable in practice (checked above); keep the error rather than panic.
-                Some(Err(inner)) => return Error::Io(std::io::Error::new(std::io::ErrorKind::Other, inner)),
-                None => return Error::Io(std::io::Error::new(std::io::ErrorKind::Other, "unknown")),
+                Some(Err(inner)) => return Error::Io(std::io::Error::other(inner)),
+                None => return Error::Io(std::io::Error::other("unknown")),
             }
         }
         Error::Io(e)

@@ -28,8 +28,8 @@ pub struct Index {
     /// The type of an artifact index (OCI 1.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<MediaType>,
-    /// The manifests and indexes this index holds.
-    #[serde(default)]
+    /// The manifests and indexes this index holds. Required, as the spec says: without it an
+    /// image manifest lacking `mediaType` would parse as an empty index.
     pub manifests: Vec<Descriptor>,
     /// The manifest this one refers to (OCI 1.1 referrers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,12 +72,25 @@ impl Document for Index {
     const MAX_SIZE: u64 = MAX_MANIFEST_SIZE;
 
     fn check(&self) -> Result<(), Error> {
-        if self.schema_version != 2 {
-            return Err(Error::Invalid { what: "index", reason: format!("schemaVersion {} is not 2", self.schema_version) });
+        Self::check_header(Some(self.schema_version.into()), self.media_type.as_ref())
+    }
+
+    fn check_header(
+        schema_version: Option<u64>,
+        media_type: Option<&MediaType>,
+    ) -> Result<(), Error> {
+        if let Some(v) = schema_version.filter(|v| *v != 2) {
+            return Err(Error::Invalid {
+                what: "index",
+                reason: format!("schemaVersion {v} is not 2"),
+            });
         }
-        if let Some(mt) = &self.media_type {
+        if let Some(mt) = media_type {
             if !mt.is_index() && !matches!(mt, MediaType::Other(_)) {
-                return Err(Error::Invalid { what: "index", reason: format!("mediaType {mt} is not an index") });
+                return Err(Error::Invalid {
+                    what: "index",
+                    reason: format!("mediaType {mt} is not an index"),
+                });
             }
         }
         Ok(())

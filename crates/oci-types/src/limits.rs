@@ -18,8 +18,13 @@ pub const MAX_CONFIG_SIZE: u64 = 16 * 1024 * 1024;
 /// under 10 levels; the cap keeps recursive parsing away from stack exhaustion.
 pub const MAX_JSON_DEPTH: usize = 64;
 
-/// Longest full repository name (domain and path) in a reference, as distribution's.
+/// Longest repository path (the name without its domain) in a reference, as distribution's
+/// `RepositoryNameTotalLengthMax` (since v0.6.0 the domain is not counted).
 pub const MAX_NAME_LEN: usize = 255;
+
+/// Longest reference string accepted at all, checked before any parsing. A real reference is
+/// under 1 KiB (path 255, tag 128, sha512 digest 135, a DNS name 253).
+pub const MAX_REFERENCE_LEN: usize = 4096;
 
 /// Longest platform string accepted by `Platform::from_str`.
 pub const MAX_PLATFORM_LEN: usize = 256;

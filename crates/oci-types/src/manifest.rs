@@ -79,12 +79,25 @@ impl Document for Manifest {
     const MAX_SIZE: u64 = MAX_MANIFEST_SIZE;
 
     fn check(&self) -> Result<(), Error> {
-        if self.schema_version != 2 {
-            return Err(Error::Invalid { what: "manifest", reason: format!("schemaVersion {} is not 2", self.schema_version) });
+        Self::check_header(Some(self.schema_version.into()), self.media_type.as_ref())
+    }
+
+    fn check_header(
+        schema_version: Option<u64>,
+        media_type: Option<&MediaType>,
+    ) -> Result<(), Error> {
+        if let Some(v) = schema_version.filter(|v| *v != 2) {
+            return Err(Error::Invalid {
+                what: "manifest",
+                reason: format!("schemaVersion {v} is not 2"),
+            });
         }
-        if let Some(mt) = &self.media_type {
+        if let Some(mt) = media_type {
             if mt.is_index() || mt.is_schema1() || mt.is_layer() || mt.is_config() {
-                return Err(Error::Invalid { what: "manifest", reason: format!("mediaType {mt} is not an image manifest") });
+                return Err(Error::Invalid {
+                    what: "manifest",
+                    reason: format!("mediaType {mt} is not an image manifest"),
+                });
             }
         }
         Ok(())

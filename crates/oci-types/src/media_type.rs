@@ -118,7 +118,10 @@ impl MediaType {
 
     /// A Docker schema1 manifest, recognised so it can be refused clearly.
     pub fn is_schema1(&self) -> bool {
-        matches!(self, MediaType::DockerSchema1Manifest | MediaType::DockerSchema1SignedManifest)
+        matches!(
+            self,
+            MediaType::DockerSchema1Manifest | MediaType::DockerSchema1SignedManifest
+        )
     }
 
     /// An image config.
@@ -158,9 +161,10 @@ impl MediaType {
         use MediaType::*;
         match self {
             OciLayer | OciLayerNonDistributable | DockerLayer => Some(Compression::None),
-            OciLayerGzip | OciLayerNonDistributableGzip | DockerLayerGzip | DockerForeignLayerGzip => {
-                Some(Compression::Gzip)
-            }
+            OciLayerGzip
+            | OciLayerNonDistributableGzip
+            | DockerLayerGzip
+            | DockerForeignLayerGzip => Some(Compression::Gzip),
             OciLayerZstd | OciLayerNonDistributableZstd => Some(Compression::Zstd),
             _ => None,
         }
@@ -190,13 +194,16 @@ impl MediaType {
     pub fn with_compression(&self, compression: Compression) -> Option<MediaType> {
         use MediaType::*;
         Some(match (self, compression) {
-            (OciLayerNonDistributable | OciLayerNonDistributableGzip | OciLayerNonDistributableZstd, c) => {
-                match c {
-                    Compression::None => OciLayerNonDistributable,
-                    Compression::Gzip => OciLayerNonDistributableGzip,
-                    Compression::Zstd => OciLayerNonDistributableZstd,
-                }
-            }
+            (
+                OciLayerNonDistributable
+                | OciLayerNonDistributableGzip
+                | OciLayerNonDistributableZstd,
+                c,
+            ) => match c {
+                Compression::None => OciLayerNonDistributable,
+                Compression::Gzip => OciLayerNonDistributableGzip,
+                Compression::Zstd => OciLayerNonDistributableZstd,
+            },
             (DockerForeignLayerGzip, _) => return None,
             (DockerLayer | DockerLayerGzip, c) => MediaType::docker_layer(c),
             (OciLayer | OciLayerGzip | OciLayerZstd, c) => MediaType::oci_layer(c),
@@ -251,14 +258,32 @@ mod tests {
     fn known_round_trip_and_predicates() {
         for m in MediaType::KNOWN {
             assert_eq!(&MediaType::from(m.as_str()), m);
-            let n = [m.is_index(), m.is_image_manifest(), m.is_config(), m.is_layer(), m.is_schema1()];
-            assert!(n.iter().filter(|b| **b).count() <= 1, "{m} is several kinds");
+            let n = [
+                m.is_index(),
+                m.is_image_manifest(),
+                m.is_config(),
+                m.is_layer(),
+                m.is_schema1(),
+            ];
+            assert!(
+                n.iter().filter(|b| **b).count() <= 1,
+                "{m} is several kinds"
+            );
         }
         assert!(MediaType::DockerManifestList.is_index());
         assert!(!MediaType::DockerForeignLayerGzip.is_distributable());
         assert!(MediaType::DockerForeignLayerGzip.is_layer());
-        assert_eq!(MediaType::OciLayerGzip.with_compression(Compression::Zstd), Some(MediaType::OciLayerZstd));
-        assert_eq!(MediaType::DockerLayerGzip.with_compression(Compression::None), Some(MediaType::DockerLayer));
-        assert_eq!(MediaType::OciConfig.with_compression(Compression::None), None);
+        assert_eq!(
+            MediaType::OciLayerGzip.with_compression(Compression::Zstd),
+            Some(MediaType::OciLayerZstd)
+        );
+        assert_eq!(
+            MediaType::DockerLayerGzip.with_compression(Compression::None),
+            Some(MediaType::DockerLayer)
+        );
+        assert_eq!(
+            MediaType::OciConfig.with_compression(Compression::None),
+            None
+        );
     }
 }

@@ -35,7 +35,11 @@ pub struct Platform {
     /// Operating system (`linux`, `windows`, ...).
     pub os: String,
     /// OS version (Windows builds).
-    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_version: Option<String>,
     /// Required OS features.
     #[serde(rename = "os.features", default, skip_serializing_if = "Vec::is_empty")]
@@ -54,7 +58,11 @@ pub struct Platform {
 impl Platform {
     /// A platform from os and architecture, without variant.
     pub fn new(os: impl Into<String>, architecture: impl Into<String>) -> Platform {
-        Platform { os: os.into(), architecture: architecture.into(), ..Platform::default() }
+        Platform {
+            os: os.into(),
+            architecture: architecture.into(),
+            ..Platform::default()
+        }
     }
 
     /// The same platform with `variant` set.
@@ -71,7 +79,11 @@ impl Platform {
             p.os = "darwin".into();
         }
         let arch = p.architecture.to_ascii_lowercase();
-        let variant = p.variant.take().map(|v| v.to_ascii_lowercase()).filter(|v| !v.is_empty());
+        let variant = p
+            .variant
+            .take()
+            .map(|v| v.to_ascii_lowercase())
+            .filter(|v| !v.is_empty());
         let (arch, variant) = match arch.as_str() {
             "i386" => ("386".to_owned(), variant),
             "x86_64" | "x86-64" | "amd64" => {
@@ -124,9 +136,12 @@ impl Platform {
         if host.os != img.os {
             return false;
         }
-        let level = |v: &Option<String>| -> Option<u32> { v.as_deref()?.strip_prefix('v')?.parse().ok() };
+        let level =
+            |v: &Option<String>| -> Option<u32> { v.as_deref()?.strip_prefix('v')?.parse().ok() };
         match (host.architecture.as_str(), img.architecture.as_str()) {
-            ("arm", "arm") => matches!((level(&host.variant), level(&img.variant)), (Some(h), Some(i)) if i <= h),
+            ("arm", "arm") => {
+                matches!((level(&host.variant), level(&img.variant)), (Some(h), Some(i)) if i <= h)
+            }
             ("arm64", "arm") => matches!(level(&img.variant), Some(i) if i <= 8),
             ("amd64", "amd64") => {
                 let h = level(&host.variant).unwrap_or(1);
@@ -139,7 +154,10 @@ impl Platform {
 }
 
 fn invalid(s: &str, reason: &'static str) -> Error {
-    Error::InvalidPlatform { input: clip(s), reason }
+    Error::InvalidPlatform {
+        input: clip(s),
+        reason,
+    }
 }
 
 impl FromStr for Platform {
@@ -157,7 +175,10 @@ impl FromStr for Platform {
             if part.is_empty() {
                 return Err(invalid(s, "empty component"));
             }
-            if !part.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
+            if !part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            {
                 return Err(invalid(s, "components must be [A-Za-z0-9_.-]+"));
             }
         }
@@ -205,7 +226,15 @@ mod tests {
 
     #[test]
     fn parse_errors() {
-        for bad in ["", "linux", "linux/", "/amd64", "linux/amd64/v8/x", "linux/am d64", "a//b"] {
+        for bad in [
+            "",
+            "linux",
+            "linux/",
+            "/amd64",
+            "linux/amd64/v8/x",
+            "linux/am d64",
+            "a//b",
+        ] {
             assert!(bad.parse::<Platform>().is_err(), "{bad:?}");
         }
     }

@@ -19,10 +19,39 @@ pub trait Document: DeserializeOwned + Serialize {
     fn check(&self) -> Result<(), Error> {
         Ok(())
     }
+    /// Checks the `schemaVersion` and `mediaType` fields alone. Parsing calls it when a
+    /// document does not have this type's shape, so that a Docker schema1 manifest or an
+    /// index given for a manifest is refused as such rather than for a missing field.
+    fn check_header(
+        schema_version: Option<u64>,
+        media_type: Option<&MediaType>,
+    ) -> Result<(), Error> {
+        let _ = (schema_version, media_type);
+        Ok(())
+    }
+}
+
+/// The fields that say what kind of document a JSON object is.
+#[derive(serde::Deserialize)]
+struct Header {
+    #[serde(rename = "schemaVersion")]
+    schema_version: Option<u64>,
+    #[serde(rename = "mediaType")]
+    media_type: Option<MediaType>,
 }
 
 pub(crate) fn parse_document<T: Document>(bytes: &[u8]) -> Result<T, Error> {
-    let value: T = json::parse_limited(bytes, T::KIND, T::MAX_SIZE)?;
+    let value: T = match json::parse_limited(bytes, T::KIND, T::MAX_SIZE) {
+        Ok(value) => value,
+        Err(e @ Error::Json { .. }) => {
+            // Size and depth were checked; explain a document of another kind by its header.
+            if let Ok(h) = serde_json::from_slice::<Header>(bytes) {
+                T::check_header(h.schema_version, h.media_type.as_ref())?;
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     value.check()?;
     Ok(value)
 }
@@ -55,7 +84,11 @@ impl<T: Document> Raw<T> {
         let bytes: Vec<u8> = bytes.into();
         let value = parse_document::<T>(&bytes)?;
         let digest = Digest::sha256(&bytes);
-        Ok(Raw { bytes: bytes.into(), digest, value: Arc::new(value) })
+        Ok(Raw {
+            bytes: bytes.into(),
+            digest,
+            value: Arc::new(value),
+        })
     }
 
     /// Parses `bytes` and checks that they hash to `expected`.
@@ -67,10 +100,16 @@ impl<T: Document> Raw<T> {
 
     /// Serialises a new document (compact JSON) and keeps those bytes as its identity.
     pub fn from_value(value: T) -> Result<Raw<T>, Error> {
-        let bytes = serde_json::to_vec(&value)
-            .map_err(|e| Error::Invalid { what: T::KIND, reason: format!("cannot serialise: {e}") })?;
+        let bytes = serde_json::to_vec(&value).map_err(|e| Error::Invalid {
+            what: T::KIND,
+            reason: format!("cannot serialise: {e}"),
+        })?;
         let digest = Digest::sha256(&bytes);
-        Ok(Raw { bytes: bytes.into(), digest, value: Arc::new(value) })
+        Ok(Raw {
+            bytes: bytes.into(),
+            digest,
+            value: Arc::new(value),
+        })
     }
 }
 

@@ -46,7 +46,13 @@ impl<R: Read> VerifyingReader<R> {
     /// Fails when `expected` uses an algorithm that cannot be computed.
     pub fn new(inner: R, expected: Digest, size: Option<u64>) -> Result<Self, Error> {
         let digester = expected.digester()?;
-        Ok(VerifyingReader { inner, expected, expected_size: size, digester, state: State::Reading })
+        Ok(VerifyingReader {
+            inner,
+            expected,
+            expected_size: size,
+            digester,
+            state: State::Reading,
+        })
     }
 
     /// True once the whole stream was read and matched.
@@ -89,7 +95,10 @@ impl<R: Read> VerifyingReader<R> {
         }
         let actual = self.digester.current();
         if actual != self.expected {
-            let e = Error::DigestMismatch { expected: self.expected.clone(), actual };
+            let e = Error::DigestMismatch {
+                expected: self.expected.clone(),
+                actual,
+            };
             return Err(self.fail(e));
         }
         self.state = State::Verified;
@@ -102,7 +111,10 @@ impl<R: Read> Read for VerifyingReader<R> {
         match self.state {
             State::Verified => return Ok(0),
             State::Failed => {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "verification already failed"))
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "verification already failed",
+                ))
             }
             State::Reading => {}
         }
@@ -161,14 +173,27 @@ mod tests {
     fn matches_and_mismatches() {
         assert_eq!(run(b"abc", b"abc", Some(3)).unwrap(), b"abc");
         assert_eq!(run(b"abc", b"abc", None).unwrap(), b"abc");
-        assert!(matches!(run(b"abd", b"abc", Some(3)), Err(Error::DigestMismatch { .. })));
+        assert!(matches!(
+            run(b"abd", b"abc", Some(3)),
+            Err(Error::DigestMismatch { .. })
+        ));
         assert!(matches!(
             run(b"ab", b"abc", Some(3)),
-            Err(Error::SizeMismatch { expected: 3, actual: 2, truncated: false, .. })
+            Err(Error::SizeMismatch {
+                expected: 3,
+                actual: 2,
+                truncated: false,
+                ..
+            })
         ));
         assert!(matches!(
             run(b"abcd", b"abc", Some(3)),
-            Err(Error::SizeMismatch { expected: 3, actual: 4, truncated: true, .. })
+            Err(Error::SizeMismatch {
+                expected: 3,
+                actual: 4,
+                truncated: true,
+                ..
+            })
         ));
         assert!(matches!(run(b"", b"", Some(0)), Ok(v) if v.is_empty()));
     }
@@ -179,7 +204,16 @@ mod tests {
         let endless = io::repeat(7);
         let mut r = VerifyingReader::new(endless, Digest::sha256(b"x"), Some(1)).unwrap();
         let err = Error::from_io(io::copy(&mut r, &mut io::sink()).unwrap_err());
-        assert!(matches!(err, Error::SizeMismatch { truncated: true, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::SizeMismatch {
+                    truncated: true,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(r.bytes_read() <= 2);
     }
 
