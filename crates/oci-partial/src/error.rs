@@ -64,7 +64,10 @@ impl Error {
     /// (a digest mismatch found by a verifying reader) is unwrapped into [`Error::Types`].
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
         match oci_types::Error::from_io(source) {
-            oci_types::Error::Io(source) => Error::Io { context: context.into(), source },
+            oci_types::Error::Io(source) => Error::Io {
+                context: context.into(),
+                source,
+            },
             other => Error::Types(other),
         }
     }

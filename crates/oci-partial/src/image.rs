@@ -63,15 +63,24 @@ pub fn find_layer_by_digest(layers: &[Arc<dyn Layer>], digest: &Digest) -> Resul
             return Ok(Arc::clone(l));
         }
     }
-    Err(Error::NotFound { what: "layer", digest: digest.clone() })
+    Err(Error::NotFound {
+        what: "layer",
+        digest: digest.clone(),
+    })
 }
 
 /// Looks a layer up in `layers` by diff_id; a helper for [`Image::layer_by_diff_id`].
-pub fn find_layer_by_diff_id(layers: &[Arc<dyn Layer>], diff_id: &Digest) -> Result<Arc<dyn Layer>> {
+pub fn find_layer_by_diff_id(
+    layers: &[Arc<dyn Layer>],
+    diff_id: &Digest,
+) -> Result<Arc<dyn Layer>> {
     for l in layers {
         if &l.diff_id()? == diff_id {
             return Ok(Arc::clone(l));
         }
     }
-    Err(Error::NotFound { what: "layer with diff_id", digest: diff_id.clone() })
+    Err(Error::NotFound {
+        what: "layer with diff_id",
+        digest: diff_id.clone(),
+    })
 }

@@ -64,6 +64,8 @@ pub trait ImageIndex: Send + Sync {
 /// One entry of an index, as returned by [`ImageIndex::manifests`].
 #[derive(Clone)]
 #[non_exhaustive]
+// Children are few and short-lived; boxing the descriptor would only make matching clumsier.
+#[allow(clippy::large_enum_variant)]
 pub enum Child {
     /// An image manifest.
     Image(Arc<dyn Image>),

@@ -36,14 +36,19 @@ pub trait Layer: Send + Sync {
     /// The full descriptor of the blob; sources that know urls, annotations or a platform
     /// override this. The default has media type, digest and size.
     fn descriptor(&self) -> Result<Descriptor> {
-        Ok(Descriptor::new(self.media_type()?, self.digest()?, self.size()?))
+        Ok(Descriptor::new(
+            self.media_type()?,
+            self.digest()?,
+            self.size()?,
+        ))
     }
 
     /// The size of the uncompressed tar. The default streams [`Layer::uncompressed`] once and
     /// counts; sources that know it override this.
     fn uncompressed_size(&self) -> Result<u64> {
         let mut r = self.uncompressed()?;
-        io::copy(&mut r, &mut io::sink()).map_err(|e| crate::Error::io("counting uncompressed layer", e))
+        io::copy(&mut r, &mut io::sink())
+            .map_err(|e| crate::Error::io("counting uncompressed layer", e))
     }
 
     /// Whether the blob exists where the layer comes from, without reading its content.

@@ -1,0 +1,508 @@
+//! mutate: scratch images, appended layers, config edits, media type conversion, laziness.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use oci_partial::mutate::{
+    append_layers, empty_image, set_config, set_created, with_annotations, with_config_file,
+    with_config_media_type, with_media_type, with_media_types, with_platform, Addendum, Family,
+};
+use oci_partial::{
+    blob_to_diff_id, diff_id_to_blob, BlobReader, Error, Image, Layer, Result, UncompressedLayer,
+};
+use oci_types::{
+    Annotations, Compression, ConfigFile, ContainerConfig, Digest, History, Manifest, MediaType,
+    Platform,
+};
+
+use crate::support::{d, fixtures, read_all, Layout, MemTar};
+
+fn tar_layer(content: &[u8], c: Compression) -> Arc<dyn Layer> {
+    Arc::new(
+        UncompressedLayer::new(MemTar::new(content.to_vec(), MediaType::OciLayer))
+            .with_compression(c, None),
+    )
+}
+
+fn hello() -> Arc<dyn Image> {
+    Layout::open(fixtures().join("oci-layout")).image("hello")
+}
+
+/// The invariants of any image: config and manifest agree with the layers.
+fn assert_consistent(img: &dyn Image) {
+    let m = img.manifest().unwrap();
+    let config = img.raw_config_file().unwrap();
+    assert_eq!(m.config.digest, Digest::sha256(&config));
+    assert_eq!(m.config.size, config.len() as u64);
+    assert_eq!(img.config_name().unwrap(), Digest::sha256(&config));
+    assert_eq!(
+        img.digest().unwrap(),
+        Digest::sha256(&img.raw_manifest().unwrap())
+    );
+    assert_eq!(
+        Manifest::from_slice(&img.raw_manifest().unwrap()).unwrap(),
+        m
+    );
+    let layers = img.layers().unwrap();
+    let descs: Vec<_> = layers.iter().map(|l| l.descriptor().unwrap()).collect();
+    assert_eq!(m.layers, descs, "manifest layers == layer descriptors");
+    let diff_ids: Vec<_> = layers.iter().map(|l| l.diff_id().unwrap()).collect();
+    if m.config.media_type.is_config() {
+        assert_eq!(img.config_file().unwrap().rootfs.diff_ids, diff_ids);
+        for l in &layers {
+            let (blob, diff_id) = (l.digest().unwrap(), l.diff_id().unwrap());
+            assert_eq!(blob_to_diff_id(img, &blob).unwrap(), diff_id);
+            assert_eq!(diff_id_to_blob(img, &diff_id).unwrap(), blob);
+            assert_eq!(
+                img.layer_by_digest(&blob).unwrap().diff_id().unwrap(),
+                diff_id
+            );
+            assert_eq!(
+                img.layer_by_diff_id(&diff_id).unwrap().digest().unwrap(),
+                blob
+            );
+        }
+    }
+    for (l, desc) in layers.iter().zip(&m.layers) {
+        assert_eq!(l.media_type().unwrap(), desc.media_type);
+    }
+}
+
+#[test]
+fn scratch_images() {
+    for (family, mt, ct) in [
+        (Family::Oci, MediaType::OciManifest, MediaType::OciConfig),
+        (
+            Family::Docker,
+            MediaType::DockerManifest,
+            MediaType::DockerConfig,
+        ),
+    ] {
+        let img = empty_image(family);
+        assert_eq!(img.media_type().unwrap(), mt);
+        let m = img.manifest().unwrap();
+        assert_eq!(m.media_type, Some(mt));
+        assert_eq!(m.config.media_type, ct);
+        assert!(m.layers.is_empty() && img.layers().unwrap().is_empty());
+        let c = img.config_file().unwrap();
+        assert_eq!(c.rootfs.fs_type, "layers");
+        assert!(c.rootfs.diff_ids.is_empty());
+        assert_eq!((c.architecture.as_str(), c.os.as_str()), ("", ""));
+        assert_consistent(img.as_ref());
+        assert_eq!(
+            img.layer_by_digest(&m.config.digest)
+                .unwrap()
+                .media_type()
+                .unwrap(),
+            ct
+        );
+
+        let p: Platform = "linux/arm64/v8".parse().unwrap();
+        let img = with_platform(img, p.clone());
+        let c = img.config_file().unwrap();
+        assert_eq!(c.platform(), p);
+        assert_eq!(c.variant.as_deref(), Some("v8"));
+        assert_consistent(img.as_ref());
+    }
+    assert_eq!(
+        empty_image(Family::Oci).digest().unwrap(),
+        empty_image(Family::Oci).digest().unwrap()
+    );
+}
+
+#[test]
+fn append_to_scratch() {
+    let a = tar_layer(b"first layer", Compression::Gzip);
+    let b = tar_layer(b"second layer", Compression::Zstd);
+    let img = append_layers(
+        empty_image(Family::Docker),
+        vec![
+            Addendum::new(Arc::clone(&a))
+                .with_history(History::new("ADD a /", Some("2024-01-01T00:00:00Z".into()))),
+            Addendum::new(Arc::clone(&b))
+                .with_annotation("org.example", "yes")
+                .with_media_type(MediaType::from("application/vnd.example.layer")),
+        ],
+    );
+    assert_consistent(img.as_ref());
+    let c = img.config_file().unwrap();
+    assert_eq!(
+        c.rootfs.diff_ids,
+        vec![
+            Digest::sha256(b"first layer"),
+            Digest::sha256(b"second layer")
+        ]
+    );
+    let history = c.history.unwrap();
+    assert_eq!(history.len(), 2, "one entry per added layer");
+    assert_eq!(history[0].created_by.as_deref(), Some("ADD a /"));
+    assert_eq!(history[1], History::default());
+
+    let m = img.manifest().unwrap();
+    assert_eq!(m.media_type, Some(MediaType::DockerManifest));
+    assert_eq!(
+        m.layers[0].media_type,
+        MediaType::OciLayerGzip,
+        "the layer's own type"
+    );
+    assert_eq!(
+        m.layers[1].media_type,
+        MediaType::from("application/vnd.example.layer")
+    );
+    assert_eq!(
+        m.layers[1]
+            .annotations
+            .get("org.example")
+            .map(String::as_str),
+        Some("yes")
+    );
+    assert_eq!(m.layers[0].digest, a.digest().unwrap());
+    assert_eq!(
+        m.layers[1].digest,
+        Digest::sha256(&read_all(b.compressed().unwrap()))
+    );
+}
+
+#[test]
+fn append_to_a_real_image() {
+    let base = hello();
+    let base_config = base.config_file().unwrap();
+    let extra = tar_layer(b"more", Compression::Gzip);
+    let img = append_layers(
+        Arc::clone(&base),
+        vec![Addendum::new(Arc::clone(&extra)).with_history(History::new("extra", None))],
+    );
+    assert_consistent(img.as_ref());
+    let c = img.config_file().unwrap();
+    assert_eq!(c.rootfs.diff_ids.len(), 3);
+    assert_eq!(c.rootfs.diff_ids[..2], base_config.rootfs.diff_ids[..]);
+    let history = c.history.unwrap();
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[..2], base_config.history.unwrap()[..]);
+    assert_eq!(history[2].created_by.as_deref(), Some("extra"));
+    // Everything else in the config is kept.
+    assert_eq!(c.config, base_config.config);
+    assert_eq!(c.created, base_config.created);
+
+    let m = img.manifest().unwrap();
+    assert_eq!(m.layers[..2], base.manifest().unwrap().layers[..]);
+    assert_eq!(
+        m.media_type, None,
+        "the base manifest had no mediaType field"
+    );
+    assert_ne!(img.digest().unwrap(), base.digest().unwrap());
+    // Base and added layers are found by digest and by diff_id.
+    assert_eq!(
+        img.layer_by_digest(&extra.digest().unwrap())
+            .unwrap()
+            .diff_id()
+            .unwrap(),
+        Digest::sha256(b"more")
+    );
+    assert_eq!(
+        img.layer_by_diff_id(&base_config.rootfs.diff_ids[0])
+            .unwrap()
+            .digest()
+            .unwrap(),
+        base.manifest().unwrap().layers[0].digest
+    );
+    assert!(matches!(
+        img.layer_by_digest(&Digest::sha256(b"none")),
+        Err(Error::NotFound { .. })
+    ));
+    // The config blob too.
+    let cl = img.layer_by_digest(&m.config.digest).unwrap();
+    assert_eq!(
+        read_all(cl.compressed().unwrap()),
+        img.raw_config_file().unwrap()
+    );
+}
+
+#[test]
+fn without_history_nothing_is_invented() {
+    let img = append_layers(
+        empty_image(Family::Oci),
+        vec![Addendum::new(tar_layer(b"x", Compression::Gzip))],
+    );
+    assert_eq!(img.config_file().unwrap().history, None);
+    assert_consistent(img.as_ref());
+}
+
+/// A layer that refuses to say its digest or diff_id until `ready` is set (like a streaming
+/// layer before it is consumed), and counts how often it is asked.
+struct NotYet {
+    inner: Arc<dyn Layer>,
+    ready: AtomicBool,
+    asked: AtomicUsize,
+}
+
+impl NotYet {
+    fn check(&self, what: &'static str) -> Result<()> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        if self.ready.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(Error::NotComputed { what })
+        }
+    }
+}
+
+impl Layer for NotYet {
+    fn digest(&self) -> Result<Digest> {
+        self.check("digest")?;
+        self.inner.digest()
+    }
+    fn diff_id(&self) -> Result<Digest> {
+        self.check("diff_id")?;
+        self.inner.diff_id()
+    }
+    fn compressed(&self) -> Result<BlobReader> {
+        self.inner.compressed()
+    }
+    fn uncompressed(&self) -> Result<BlobReader> {
+        self.inner.uncompressed()
+    }
+    fn size(&self) -> Result<u64> {
+        self.check("size")?;
+        self.inner.size()
+    }
+    fn media_type(&self) -> Result<MediaType> {
+        self.inner.media_type()
+    }
+}
+
+#[test]
+fn nothing_is_computed_until_asked() {
+    let layer = Arc::new(NotYet {
+        inner: tar_layer(b"streamed", Compression::Gzip),
+        ready: false.into(),
+        asked: 0.into(),
+    });
+    let img = append_layers(
+        hello(),
+        vec![Addendum::new(Arc::clone(&layer) as Arc<dyn Layer>)],
+    );
+    let img = set_created(img, "2025-01-01T00:00:00Z");
+    let img = with_annotations(img, Annotations::from([("k".to_string(), "v".to_string())]));
+    let img = with_media_types(img, Family::Docker);
+    // Building, listing layers and reading one do not ask the layer anything.
+    let layers = img.layers().unwrap();
+    assert_eq!(layers.len(), 3);
+    assert_eq!(img.media_type().unwrap(), MediaType::DockerManifest);
+    let streamed = read_all(layers[2].compressed().unwrap());
+    assert_eq!(layer.asked.load(Ordering::SeqCst), 0);
+
+    // The manifest needs the layer: not ready yet, an error, and not remembered.
+    assert!(matches!(img.manifest(), Err(Error::NotComputed { .. })));
+    assert!(img.digest().is_err());
+    layer.ready.store(true, Ordering::SeqCst);
+    let m = img.manifest().unwrap();
+    assert_eq!(m.layers[2].digest, Digest::sha256(&streamed));
+    assert_eq!(m.annotations.get("k").map(String::as_str), Some("v"));
+    assert_eq!(
+        img.config_file().unwrap().created.as_deref(),
+        Some("2025-01-01T00:00:00Z")
+    );
+    assert_consistent(img.as_ref());
+
+    // Computed once, then kept.
+    let asked = layer.asked.load(Ordering::SeqCst);
+    let digest = img.digest().unwrap();
+    img.raw_config_file().unwrap();
+    img.manifest().unwrap();
+    assert_eq!(img.digest().unwrap(), digest);
+    let after = layer.asked.load(Ordering::SeqCst);
+    // assert_consistent asks the layers directly; the image itself asks nothing more.
+    assert_eq!(after, asked);
+}
+
+#[test]
+fn config_edits() {
+    let base = hello();
+    let base_config = base.config_file().unwrap();
+
+    let img = set_created(Arc::clone(&base), "2030-01-01T00:00:00Z");
+    assert_eq!(
+        img.config_file().unwrap().created.as_deref(),
+        Some("2030-01-01T00:00:00Z")
+    );
+    assert_eq!(img.config_file().unwrap().rootfs, base_config.rootfs);
+    assert_consistent(img.as_ref());
+
+    let mut cc = ContainerConfig::default();
+    cc.cmd = Some(vec!["sh".into()]);
+    let img = set_config(Arc::clone(&base), cc.clone());
+    assert_eq!(img.config_file().unwrap().config, Some(cc));
+    assert_eq!(img.config_file().unwrap().history, base_config.history);
+    assert_consistent(img.as_ref());
+
+    let mut whole = base_config.clone();
+    whole.author = Some("me".into());
+    let img = with_config_file(Arc::clone(&base), whole.clone());
+    assert_eq!(img.config_file().unwrap(), whole);
+    assert_consistent(img.as_ref());
+
+    let img = with_platform(Arc::clone(&base), "windows/amd64".parse().unwrap());
+    assert_eq!(img.config_file().unwrap().os, "windows");
+    assert_consistent(img.as_ref());
+}
+
+#[test]
+fn unchanged_images_keep_their_bytes() {
+    let base = hello();
+    // Already OCI: nothing changes, not even the absent mediaType field.
+    let same = with_media_types(Arc::clone(&base), Family::Oci);
+    assert_eq!(same.raw_manifest().unwrap(), base.raw_manifest().unwrap());
+    assert_eq!(same.digest().unwrap(), base.digest().unwrap());
+    let same = append_layers(Arc::clone(&base), Vec::new());
+    assert_eq!(
+        same.raw_config_file().unwrap(),
+        base.raw_config_file().unwrap()
+    );
+    assert_eq!(same.digest().unwrap(), base.digest().unwrap());
+}
+
+#[test]
+fn media_type_conversion() {
+    let base = hello();
+    let docker = with_media_types(Arc::clone(&base), Family::Docker);
+    assert_eq!(docker.media_type().unwrap(), MediaType::DockerManifest);
+    let m = docker.manifest().unwrap();
+    assert_eq!(m.media_type, Some(MediaType::DockerManifest));
+    assert_eq!(m.config.media_type, MediaType::DockerConfig);
+    assert!(m
+        .layers
+        .iter()
+        .all(|l| l.media_type == MediaType::DockerLayerGzip));
+    // Only the manifest changed: same config bytes, same blobs.
+    assert_eq!(
+        docker.raw_config_file().unwrap(),
+        base.raw_config_file().unwrap()
+    );
+    let base_m = base.manifest().unwrap();
+    for (a, b) in m.layers.iter().zip(&base_m.layers) {
+        assert_eq!((&a.digest, a.size), (&b.digest, b.size));
+    }
+    assert_consistent(docker.as_ref());
+    for l in docker.layers().unwrap() {
+        assert_eq!(l.media_type().unwrap(), MediaType::DockerLayerGzip);
+    }
+    // A base layer fetched by digest is shown with the new type too.
+    let l = docker.layer_by_digest(&base_m.layers[0].digest).unwrap();
+    assert_eq!(l.media_type().unwrap(), MediaType::DockerLayerGzip);
+
+    // And back.
+    let oci = with_media_types(docker, Family::Oci);
+    let m = oci.manifest().unwrap();
+    assert_eq!(m.media_type, Some(MediaType::OciManifest));
+    assert_eq!(m.config.media_type, MediaType::OciConfig);
+    assert_eq!(m.layers, base_m.layers);
+    assert_consistent(oci.as_ref());
+}
+
+#[test]
+fn manifest_and_config_media_type_overrides() {
+    let img = with_media_type(hello(), MediaType::OciManifest);
+    assert_eq!(
+        img.manifest().unwrap().media_type,
+        Some(MediaType::OciManifest)
+    );
+    assert_eq!(img.media_type().unwrap(), MediaType::OciManifest);
+    let artifact =
+        with_config_media_type(hello(), MediaType::from("application/vnd.example.config"));
+    assert_eq!(
+        artifact.manifest().unwrap().config.media_type,
+        MediaType::from("application/vnd.example.config")
+    );
+    assert_eq!(
+        artifact.raw_config_file().unwrap(),
+        hello().raw_config_file().unwrap()
+    );
+    // An artifact's config is not an image config: it cannot be edited...
+    let edited = set_created(Arc::clone(&artifact), "2020-01-01T00:00:00Z");
+    assert!(matches!(
+        edited.raw_manifest(),
+        Err(Error::Unsupported { .. })
+    ));
+    // ...and appended layers only go to the manifest.
+    let appended = append_layers(
+        artifact,
+        vec![Addendum::new(tar_layer(b"blob", Compression::None))],
+    );
+    let m = appended.manifest().unwrap();
+    assert_eq!(m.layers.len(), 3);
+    assert_eq!(
+        appended.raw_config_file().unwrap(),
+        hello().raw_config_file().unwrap()
+    );
+    assert_eq!(
+        m.config.digest,
+        d("sha256:9e8d0e1ececf619ff977fa70e8da7da502afbb36e328293c5fdac4d9c8038ede")
+    );
+}
+
+#[test]
+fn embedded_config_data_is_kept_up_to_date() {
+    // A base whose manifest embeds its config.
+    struct Embedding(Arc<dyn Image>);
+    impl Image for Embedding {
+        fn layers(&self) -> Result<Vec<Arc<dyn Layer>>> {
+            self.0.layers()
+        }
+        fn media_type(&self) -> Result<MediaType> {
+            self.0.media_type()
+        }
+        fn raw_config_file(&self) -> Result<Vec<u8>> {
+            self.0.raw_config_file()
+        }
+        fn raw_manifest(&self) -> Result<Vec<u8>> {
+            let mut m = self.0.manifest()?;
+            m.config = m.config.with_data(&self.0.raw_config_file()?);
+            Ok(serde_json::to_vec(&m).unwrap())
+        }
+        fn layer_by_digest(&self, digest: &Digest) -> Result<Arc<dyn Layer>> {
+            self.0.layer_by_digest(digest)
+        }
+        fn layer_by_diff_id(&self, diff_id: &Digest) -> Result<Arc<dyn Layer>> {
+            self.0.layer_by_diff_id(diff_id)
+        }
+    }
+    let img = set_created(
+        Arc::new(Embedding(empty_image(Family::Oci))),
+        "2001-01-01T00:00:00Z",
+    );
+    let m = img.manifest().unwrap();
+    assert_eq!(
+        m.config.embedded_data().unwrap().unwrap(),
+        img.raw_config_file().unwrap()
+    );
+    let _: ConfigFile = img.config_file().unwrap();
+}
+
+#[test]
+fn with_layers_recompresses_and_keeps_config_bytes() {
+    use oci_partial::mutate::with_layers;
+    let base = hello();
+    let recompressed: Vec<Arc<dyn Layer>> = base
+        .layers()
+        .unwrap()
+        .into_iter()
+        .map(|l| tar_layer(&read_all(l.uncompressed().unwrap()), Compression::Zstd))
+        .collect();
+    let img = with_layers(base.clone(), recompressed);
+    assert_eq!(
+        img.raw_config_file().unwrap(),
+        base.raw_config_file().unwrap()
+    );
+    let m = img.manifest().unwrap();
+    assert_eq!(m.config, base.manifest().unwrap().config);
+    for (desc, l) in m.layers.iter().zip(img.layers().unwrap()) {
+        assert_eq!(desc.media_type, MediaType::OciLayerZstd);
+        assert_eq!(
+            desc.digest,
+            Digest::sha256(&read_all(l.compressed().unwrap()))
+        );
+    }
+    assert_consistent(img.as_ref());
+    assert!(with_layers(base, Vec::new()).manifest().is_err());
+}
