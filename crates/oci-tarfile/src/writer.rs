@@ -1,0 +1,754 @@
+//! [`Writer`]: writes one docker archive holding one or more images.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use oci_partial::{Image, Layer};
+use oci_types::{Algorithm, Compression, ConfigFile, Digest, Digester, Reference};
+use tempfile::NamedTempFile;
+
+use crate::compression::{self, Detected};
+use crate::legacy;
+use crate::limits::MAX_CONFIG_SIZE;
+use crate::reader::MANIFEST_FILE;
+use crate::tags::NameTag;
+use crate::tar::{self, Kind, BLOCK};
+use crate::{Blob, Error, ManifestItem, Result};
+
+/// How layers are stored in the archive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LayerStorage {
+    /// Decompressed, named `<diff_id hex>.tar`, as `docker save` and skopeo store them.
+    #[default]
+    Uncompressed,
+    /// As they arrive (a gzip layer stays gzip), named `<digest hex>.tar`, `.tar.gz` or
+    /// `.tar.zst`. Smaller, and Docker, podman and skopeo load it, but very old loaders do not.
+    AsIs,
+}
+
+/// Options of a [`Writer`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct WriterOptions {
+    /// How layers are stored; uncompressed by default.
+    pub layers: LayerStorage,
+}
+
+impl WriterOptions {
+    /// The default options.
+    pub fn new() -> WriterOptions {
+        WriterOptions::default()
+    }
+
+    /// The same options storing layers as `layers` says.
+    pub fn layers(mut self, layers: LayerStorage) -> WriterOptions {
+        self.layers = layers;
+        self
+    }
+}
+
+/// A layer (or config) already in the archive.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    /// Its path in the archive.
+    pub(crate) path: String,
+    /// The digest of the bytes stored (for an uncompressed layer, its diff_id).
+    pub(crate) digest: Digest,
+    /// The number of bytes stored.
+    pub(crate) size: u64,
+    /// The diff_id, when known.
+    pub(crate) diff_id: Option<Digest>,
+}
+
+/// What a stream given to [`Writer::store_layer`] is, and what it must match.
+pub(crate) struct Expect {
+    /// The digest of the stream as given (compressed or not).
+    pub(crate) digest: Option<Digest>,
+    /// Its size.
+    pub(crate) size: Option<u64>,
+    /// Its diff_id, when known.
+    pub(crate) diff_id: Option<Digest>,
+}
+
+/// Writes a docker archive (`docker save` format) holding one or more images.
+///
+/// Everything is written to a temporary file beside the target and renamed onto it by
+/// [`Writer::commit`], so before the commit there is no valid archive at the target (and a
+/// writer dropped without commit leaves nothing behind). Each config and layer is written
+/// once, however many images share it. Output is deterministic: the same images and tags, in
+/// the same order, give a byte-identical archive (entries in a fixed order, mtime 0, owner
+/// 0:0, mode 0444, as skopeo writes them).
+///
+/// Layers are streamed in one pass: the header of a layer entry is written as a placeholder,
+/// the data follows, and the header is rewritten in place once the size and the diff_id (which
+/// names the entry) are known. So a one-shot streaming layer, whose digests are known only at
+/// its end, is written without spooling, in flat memory.
+///
+/// `manifest.json` and `repositories` come last. Tags are written fully qualified
+/// (`docker.io/library/busybox:latest`); a name without a tag gets `latest`.
+pub struct Writer {
+    path: PathBuf,
+    out: BufWriter<NamedTempFile>,
+    pos: u64,
+    options: WriterOptions,
+    /// Stored layers by the digest of the stream they came from (with that stream's size) and
+    /// by their stored digest.
+    blobs: HashMap<Digest, (Stored, u64)>,
+    /// Stored layers by diff_id.
+    by_diff_id: HashMap<Digest, Stored>,
+    /// Configs by digest (sha256, and the digest they were given with).
+    configs: HashMap<Digest, Arc<[u8]>>,
+    legacy_layers: HashSet<String>,
+    items: Vec<ManifestItem>,
+    /// The top legacy layer ID of each item (`None` for an image without layers).
+    item_tops: Vec<Option<String>>,
+    by_config: HashMap<Digest, usize>,
+    /// Set when a failed write could not be undone; the writer refuses further work.
+    broken: bool,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("path", &self.path)
+            .field("images", &self.items.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts an archive at `path`, storing layers uncompressed. Refuses a `path` that
+    /// exists and is not empty.
+    pub fn create(path: impl AsRef<Path>) -> Result<Writer> {
+        Writer::with_options(path, WriterOptions::default())
+    }
+
+    /// Starts an archive at `path` with `options`.
+    pub fn with_options(path: impl AsRef<Path>, options: WriterOptions) -> Result<Writer> {
+        let path = path.as_ref().to_path_buf();
+        check_target(&path)?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let base = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{base}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
+        Ok(Writer {
+            path,
+            out: BufWriter::with_capacity(256 * 1024, temp),
+            pos: 0,
+            options,
+            blobs: HashMap::new(),
+            by_diff_id: HashMap::new(),
+            configs: HashMap::new(),
+            legacy_layers: HashSet::new(),
+            items: Vec::new(),
+            item_tops: Vec::new(),
+            by_config: HashMap::new(),
+            broken: false,
+        })
+    }
+
+    /// The target path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Adds an image with `tags`. Layers are read once each (a layer already in the archive,
+    /// known by diff_id, is not read again); a layer whose diff_id is known is read
+    /// uncompressed, any other (a streaming layer) is read as stored and decompressed here.
+    /// The config is asked for after the layers, so a streaming image can finish computing
+    /// it. The layers' diff_ids must match the config's.
+    pub fn add_image(&mut self, image: &dyn Image, tags: &[Reference]) -> Result<()> {
+        let tags = tags
+            .iter()
+            .map(NameTag::from_reference)
+            .collect::<Result<Vec<_>>>()?;
+        let layers = image
+            .layers()
+            .map_err(|e| Error::image("listing the image's layers", e))?;
+        let mut stored = Vec::with_capacity(layers.len());
+        for (i, layer) in layers.iter().enumerate() {
+            stored.push(self.add_layer(&**layer, i)?);
+        }
+        let config = image
+            .raw_config_file()
+            .map_err(|e| Error::image("reading the image's config", e))?;
+        self.check_diff_ids(&config, &stored, "image being written")?;
+        let config_digest = self.store_config(&config, None)?;
+        let item = self.add_item(&config_digest, &config, &stored)?;
+        self.add_tags(item, &tags);
+        Ok(())
+    }
+
+    fn add_layer(&mut self, layer: &dyn Layer, i: usize) -> Result<Stored> {
+        let ctx = |what: &str| format!("{what} layer {i}");
+        let known_diff_id = match layer.diff_id() {
+            Ok(d) => Some(d),
+            Err(oci_partial::Error::NotComputed { .. }) => None,
+            Err(e) => return Err(Error::image(ctx("reading the diff_id of"), e)),
+        };
+        if let Some(s) = known_diff_id.as_ref().and_then(|d| self.by_diff_id.get(d)) {
+            return Ok(s.clone());
+        }
+        let stored = match (self.options.layers, &known_diff_id) {
+            (LayerStorage::Uncompressed, Some(d)) => {
+                let r = layer
+                    .uncompressed()
+                    .map_err(|e| Error::image(ctx("opening"), e))?;
+                let expect = Expect {
+                    digest: Some(d.clone()),
+                    size: None,
+                    diff_id: Some(d.clone()),
+                };
+                self.store_layer(r, expect, &format!("layer {i}"))?.0
+            }
+            _ => {
+                let r = layer
+                    .compressed()
+                    .map_err(|e| Error::image(ctx("opening"), e))?;
+                let expect = Expect {
+                    digest: None,
+                    size: None,
+                    diff_id: known_diff_id.clone(),
+                };
+                self.store_layer(r, expect, &format!("layer {i}"))?.0
+            }
+        };
+        // A streaming layer knows its digests now: they must agree with what was stored.
+        if known_diff_id.is_none() {
+            if let (Ok(d), Some(ours)) = (layer.diff_id(), &stored.diff_id) {
+                if &d != ours {
+                    let what = format!("layer {i} (diff_id the layer reports)");
+                    return Err(Error::digest_mismatch(what, d, ours.clone()));
+                }
+            }
+        }
+        if self.options.layers == LayerStorage::AsIs {
+            let diff_id = stored.diff_id.clone().or_else(|| layer.diff_id().ok());
+            if let Some(d) = diff_id {
+                let mut s = stored.clone();
+                s.diff_id = Some(d.clone());
+                self.by_diff_id.entry(d).or_insert(s.clone());
+                self.blobs.insert(s.digest.clone(), (s.clone(), s.size));
+                return Ok(s);
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Checks that the config's diff_ids are those of the stored layers (where known).
+    pub(crate) fn check_diff_ids(
+        &self,
+        config: &[u8],
+        stored: &[Stored],
+        what: &str,
+    ) -> Result<ConfigFile> {
+        let parsed = ConfigFile::from_slice(config)
+            .map_err(|e| Error::types("parsing the image's config", e))?;
+        let diff_ids = &parsed.rootfs.diff_ids;
+        if diff_ids.len() != stored.len() {
+            return Err(Error::LayerCountMismatch {
+                what: what.to_owned(),
+                config: Digest::sha256(config).to_string(),
+                layers: stored.len(),
+                diff_ids: diff_ids.len(),
+            });
+        }
+        for (i, (s, want)) in stored.iter().zip(diff_ids).enumerate() {
+            if let Some(have) = &s.diff_id {
+                if have != want {
+                    return Err(Error::digest_mismatch(
+                        format!("layer {i} (its diff_id in the config)"),
+                        want.clone(),
+                        have.clone(),
+                    ));
+                }
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// The stored layer known by `digest` (the digest of the stream it was stored from, its
+    /// stored digest or its diff_id), with the size of the stream of that digest.
+    pub(crate) fn stored_blob(&self, digest: &Digest) -> Option<(Stored, u64)> {
+        match self.blobs.get(digest) {
+            Some(b) => Some(b.clone()),
+            None => self.by_diff_id.get(digest).map(|s| (s.clone(), s.size)),
+        }
+    }
+
+    /// The config with `digest`, if it is in the archive.
+    pub(crate) fn config(&self, digest: &Digest) -> Option<Arc<[u8]>> {
+        self.configs.get(digest).cloned()
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        if self.broken {
+            return Err(Error::Io {
+                context: format!("writing {}", self.path.display()),
+                source: io::Error::other("an earlier write failed and could not be undone"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Streams a layer into the archive: verified against `expect` as it flows, decompressed
+    /// unless layers are stored as they are, under a placeholder header rewritten at the end.
+    /// On any failure the archive is cut back to where the entry began.
+    /// Returns the stored layer and the digest and size of the stream as given.
+    pub(crate) fn store_layer(
+        &mut self,
+        stream: impl Read,
+        expect: Expect,
+        what: &str,
+    ) -> Result<(Stored, Blob)> {
+        self.check_usable()?;
+        if let Some(d) = &expect.digest {
+            if let Some((s, size)) = self.stored_blob(d) {
+                return Ok((
+                    s,
+                    Blob {
+                        digest: d.clone(),
+                        size,
+                    },
+                ));
+            }
+        }
+        let start = self.pos;
+        let result = self.write_layer_data(stream, &expect, what);
+        let (stored, data_len, stream) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                self.rollback(start)?;
+                return Err(e);
+            }
+        };
+        // A layer that turns out to be in the archive already (a streaming layer, whose diff_id
+        // was not known before it was read) is not stored twice.
+        let existing = match self.blobs.get(&stored.digest) {
+            Some((s, _)) => Some(s.clone()),
+            None => stored
+                .diff_id
+                .as_ref()
+                .and_then(|d| self.by_diff_id.get(d))
+                .cloned(),
+        };
+        if let Some(s) = existing {
+            self.rollback(start)?;
+            self.blobs
+                .insert(stream.digest.clone(), (s.clone(), stream.size));
+            return Ok((s, stream));
+        }
+        if let Err(e) = self.finish_entry(start, &stored.path, data_len) {
+            self.broken = true;
+            return Err(e);
+        }
+        self.blobs
+            .insert(stream.digest.clone(), (stored.clone(), stream.size));
+        self.blobs
+            .entry(stored.digest.clone())
+            .or_insert((stored.clone(), stored.size));
+        if let Some(d) = &stored.diff_id {
+            self.by_diff_id.insert(d.clone(), stored.clone());
+        }
+        Ok((stored, stream))
+    }
+
+    fn write_layer_data(
+        &mut self,
+        stream: impl Read,
+        expect: &Expect,
+        what: &str,
+    ) -> Result<(Stored, u64, Blob)> {
+        let ctx = |w: &str| format!("{w} {what}");
+        // The placeholder header; rewritten by `finish_entry`.
+        self.write_all(&[0u8; BLOCK as usize])
+            .map_err(|e| Error::io(ctx("writing"), e))?;
+        let mut given = Meter::new(stream, expect.digest.as_ref(), expect.size)?;
+        let keep_compressed = self.options.layers == LayerStorage::AsIs;
+        let (detected, peeked) =
+            compression::peek(&mut given).map_err(|e| Error::io(ctx("reading"), e))?;
+        let compression = match detected {
+            Detected::Known(c) => c,
+            Detected::Unsupported(format) => {
+                return Err(Error::UnsupportedCompression {
+                    what: what.to_owned(),
+                    format,
+                })
+            }
+        };
+        let (written, plain_digest) = if keep_compressed {
+            let mut plain = Meter::new(peeked, None, None)?;
+            let n =
+                io::copy(&mut plain, &mut self.out).map_err(|e| Error::io(ctx("storing"), e))?;
+            (n, None)
+        } else {
+            let decoded = compression::decompress(peeked, compression)
+                .map_err(|e| Error::io(ctx("decompressing"), e))?;
+            let mut plain = Meter::new(decoded, None, None)?;
+            let n =
+                io::copy(&mut plain, &mut self.out).map_err(|e| Error::io(ctx("storing"), e))?;
+            (n, Some(plain.sha256()))
+        };
+        self.pos += written;
+        // Drain what the decompressor left (gzip trailers) so that the given stream is
+        // verified to its end.
+        io::copy(&mut given, &mut io::sink()).map_err(|e| Error::io(ctx("reading"), e))?;
+        let stream_digest = given.verify(what)?;
+        let stream_sha256 = given.sha256();
+        let (path, digest, diff_id) = match plain_digest {
+            Some(diff_id) => (
+                format!("{}.tar", diff_id.encoded()),
+                diff_id.clone(),
+                Some(diff_id),
+            ),
+            None => {
+                let ext = match compression {
+                    Compression::Gzip => ".tar.gz",
+                    Compression::Zstd => ".tar.zst",
+                    _ => ".tar",
+                };
+                let diff_id = (compression == Compression::None).then(|| stream_sha256.clone());
+                (
+                    format!("{}{ext}", stream_sha256.encoded()),
+                    stream_sha256,
+                    diff_id,
+                )
+            }
+        };
+        if let (Some(want), Some(have)) = (&expect.diff_id, &diff_id) {
+            if want.algorithm() == &Algorithm::Sha256 && want != have {
+                return Err(Error::digest_mismatch(
+                    format!("{what} (diff_id)"),
+                    want.clone(),
+                    have.clone(),
+                ));
+            }
+        }
+        let diff_id = diff_id.or_else(|| expect.diff_id.clone());
+        let blob = Blob {
+            digest: stream_digest,
+            size: given.count,
+        };
+        Ok((
+            Stored {
+                path,
+                digest,
+                size: written,
+                diff_id,
+            },
+            written,
+            blob,
+        ))
+    }
+
+    /// Pads the entry that began at `start`, rewrites its header and moves back to the end.
+    fn finish_entry(&mut self, start: u64, name: &str, size: u64) -> Result<()> {
+        let path = self.path.display().to_string();
+        let ctx = || format!("writing {path}");
+        let pad = tar::padded(size).unwrap_or(size) - size;
+        self.write_all(&vec![0u8; pad as usize])
+            .map_err(|e| Error::io(ctx(), e))?;
+        let header = tar::encode_fixed(name, size).ok_or_else(|| Error::Io {
+            context: ctx(),
+            source: io::Error::other(format!(
+                "entry name {name:?} is too long for a one-block header"
+            )),
+        })?;
+        let end = self.pos;
+        let seek =
+            |w: &mut BufWriter<NamedTempFile>, to: u64| w.seek(SeekFrom::Start(to)).map(|_| ());
+        seek(&mut self.out, start).map_err(|e| Error::io(ctx(), e))?;
+        self.out
+            .write_all(&header)
+            .map_err(|e| Error::io(ctx(), e))?;
+        seek(&mut self.out, end).map_err(|e| Error::io(ctx(), e))?;
+        Ok(())
+    }
+
+    /// Cuts the archive back to `start`, forgetting everything written after it.
+    fn rollback(&mut self, start: u64) -> Result<()> {
+        let res = (|| -> io::Result<()> {
+            self.out.flush()?;
+            self.out.get_ref().as_file().set_len(start)?;
+            self.out.seek(SeekFrom::Start(start))?;
+            Ok(())
+        })();
+        self.pos = start;
+        res.map_err(|e| {
+            self.broken = true;
+            Error::io(
+                format!("undoing a failed write to {}", self.path.display()),
+                e,
+            )
+        })
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.pos += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn write_file(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.check_usable()?;
+        let mut buf = tar::encode(name, Kind::File(bytes.len() as u64));
+        buf.extend_from_slice(bytes);
+        buf.resize(tar::padded(buf.len() as u64).unwrap_or(0) as usize, 0);
+        self.write_entry_bytes(&buf)
+    }
+
+    fn write_symlink(&mut self, name: &str, target: &str) -> Result<()> {
+        self.check_usable()?;
+        let buf = tar::encode(name, Kind::Symlink(target));
+        self.write_entry_bytes(&buf)
+    }
+
+    fn write_entry_bytes(&mut self, buf: &[u8]) -> Result<()> {
+        let start = self.pos;
+        if let Err(e) = self.write_all(buf) {
+            self.rollback(start)?;
+            return Err(Error::io(format!("writing {}", self.path.display()), e));
+        }
+        Ok(())
+    }
+
+    /// Stores a config (once per digest) as `<sha256 hex>.json`; returns its sha256 digest.
+    /// `also` is another digest to know it by (the one it was given with).
+    pub(crate) fn store_config(&mut self, config: &[u8], also: Option<&Digest>) -> Result<Digest> {
+        if config.len() as u64 > MAX_CONFIG_SIZE {
+            return Err(Error::TooLarge {
+                what: "config",
+                path: String::new(),
+                size: config.len() as u64,
+                limit: MAX_CONFIG_SIZE,
+            });
+        }
+        let digest = Digest::sha256(config);
+        if !self.configs.contains_key(&digest) {
+            self.write_file(&format!("{}.json", digest.encoded()), config)?;
+            self.configs.insert(digest.clone(), Arc::from(config));
+        }
+        if let Some(d) = also {
+            if let Some(bytes) = self.configs.get(&digest).cloned() {
+                self.configs.insert(d.clone(), bytes);
+            }
+        }
+        Ok(digest)
+    }
+
+    /// Records an image (its config, already stored, and its stored layers): writes its legacy
+    /// layer directories and adds its `manifest.json` item, or finds the item of the same
+    /// config. Returns the item's index.
+    pub(crate) fn add_item(
+        &mut self,
+        config_digest: &Digest,
+        config: &[u8],
+        layers: &[Stored],
+    ) -> Result<usize> {
+        let paths: Vec<String> = layers.iter().map(|s| s.path.clone()).collect();
+        if let Some(&i) = self.by_config.get(config_digest) {
+            if self.items[i].layers != paths {
+                return Err(Error::InvalidManifest {
+                    reason: format!("config {config_digest} was already written with other layers"),
+                });
+            }
+            return Ok(i);
+        }
+        let digests: Vec<Digest> = layers.iter().map(|s| s.digest.clone()).collect();
+        let legacy = legacy::layers(&digests, config)?;
+        for (l, s) in legacy.iter().zip(layers) {
+            if self.legacy_layers.contains(&l.id) {
+                continue;
+            }
+            self.write_symlink(&format!("{}/layer.tar", l.id), &format!("../{}", s.path))?;
+            self.write_file(&format!("{}/VERSION", l.id), b"1.0")?;
+            self.write_file(&format!("{}/json", l.id), &l.json)?;
+            self.legacy_layers.insert(l.id.clone());
+        }
+        let config_path = format!("{}.json", config_digest.encoded());
+        self.items
+            .push(ManifestItem::new(config_path, Vec::new(), paths));
+        self.item_tops.push(legacy.last().map(|l| l.id.clone()));
+        self.by_config
+            .insert(config_digest.clone(), self.items.len() - 1);
+        Ok(self.items.len() - 1)
+    }
+
+    /// Tags item `i`. A tag names one image: given again for another image, it moves.
+    pub(crate) fn add_tags(&mut self, i: usize, tags: &[NameTag]) {
+        for t in tags {
+            let s = t.repo_tag();
+            for (j, item) in self.items.iter_mut().enumerate() {
+                if j != i {
+                    item.repo_tags.retain(|x| x != &s);
+                }
+            }
+            if let Some(item) = self.items.get_mut(i) {
+                if !item.repo_tags.contains(&s) {
+                    item.repo_tags.push(s);
+                }
+            }
+        }
+    }
+
+    /// The images added so far, as `manifest.json` will list them.
+    pub fn manifest(&self) -> &[ManifestItem] {
+        &self.items
+    }
+
+    /// Finishes the archive: writes `manifest.json` and `repositories` and the end-of-archive
+    /// blocks, syncs, and renames the temporary file onto the target. Fails (writing nothing
+    /// at the target) when the target has meanwhile become a non-empty file.
+    pub fn commit(mut self) -> Result<()> {
+        self.check_usable()?;
+        let manifest = ManifestItem::to_json(&self.items);
+        let mut repos: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (item, top) in self.items.iter().zip(&self.item_tops) {
+            let Some(top) = top else { continue };
+            for t in &item.repo_tags {
+                if let Ok(nt) = NameTag::parse(t) {
+                    repos
+                        .entry(nt.name)
+                        .or_default()
+                        .insert(nt.tag, top.clone());
+                }
+            }
+        }
+        let repositories = legacy::repositories(&repos);
+        self.write_file(MANIFEST_FILE, &manifest)?;
+        self.write_file("repositories", &repositories)?;
+        let ctx = format!("finishing {}", self.path.display());
+        self.write_all(&[0u8; 2 * BLOCK as usize])
+            .map_err(|e| Error::io(&ctx, e))?;
+        let temp = self
+            .out
+            .into_inner()
+            .map_err(|e| Error::io(&ctx, e.into_error()))?;
+        temp.as_file().sync_all().map_err(|e| Error::io(&ctx, e))?;
+        set_mode(temp.path()).map_err(|e| Error::io(&ctx, e))?;
+        check_target(&self.path)?;
+        temp.persist(&self.path)
+            .map_err(|e| Error::io(&ctx, e.error))?;
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Refuses a target that exists and is not an empty file.
+fn check_target(path: &Path) -> Result<()> {
+    match fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == 0 => Ok(()),
+        Ok(_) => Err(Error::ExistingFile {
+            path: path.to_path_buf(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(format!("checking {}", path.display()), e)),
+    }
+}
+
+/// Counts and hashes what passes; enforces an expected size as it flows and checks an
+/// expected digest at the end.
+struct Meter<'a, R> {
+    inner: R,
+    sha256: Digester,
+    /// A second digester when the expected digest is not sha256.
+    other: Option<Digester>,
+    expected: Option<&'a Digest>,
+    size: Option<u64>,
+    count: u64,
+}
+
+impl<'a, R: Read> Meter<'a, R> {
+    fn new(inner: R, expected: Option<&'a Digest>, size: Option<u64>) -> Result<Self> {
+        let other = match expected {
+            Some(d) if d.algorithm() != &Algorithm::Sha256 => Some(
+                d.digester()
+                    .map_err(|e| Error::types(format!("verifying {d}"), e))?,
+            ),
+            _ => None,
+        };
+        Ok(Meter {
+            inner,
+            sha256: Digester::new_sha256(),
+            other,
+            expected,
+            size,
+            count: 0,
+        })
+    }
+
+    fn sha256(&self) -> Digest {
+        self.sha256.current()
+    }
+
+    /// Checks the size and digest of everything read; returns the digest (in the expected
+    /// algorithm, sha256 when none was expected).
+    fn verify(&self, what: &str) -> Result<Digest> {
+        if let Some(size) = self.size {
+            if self.count != size {
+                return Err(Error::SizeMismatch {
+                    what: what.to_owned(),
+                    expected: size,
+                    actual: self.count,
+                    more: false,
+                });
+            }
+        }
+        let actual = match &self.other {
+            Some(d) => d.current(),
+            None => self.sha256.current(),
+        };
+        if let Some(expected) = self.expected {
+            if &actual != expected {
+                return Err(Error::digest_mismatch(what, expected.clone(), actual));
+            }
+        }
+        Ok(actual)
+    }
+}
+
+impl<R: Read> Read for Meter<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha256.update(&buf[..n]);
+        if let Some(d) = &mut self.other {
+            d.update(&buf[..n]);
+        }
+        self.count += n as u64;
+        if let Some(size) = self.size {
+            if self.count > size {
+                let e = Error::SizeMismatch {
+                    what: "blob".into(),
+                    expected: size,
+                    actual: self.count,
+                    more: true,
+                };
+                return Err(e.into_io());
+            }
+        }
+        Ok(n)
+    }
+}
