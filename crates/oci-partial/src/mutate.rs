@@ -291,7 +291,11 @@ impl Scratch {
         if let Some(d) = self.docs.get() {
             return Ok(d);
         }
-        let config = Raw::from_value(ConfigFile::default())?;
+        // `"config":{}` as go-containerregistry's and skopeo's empty configs have it, so a
+        // scratch image's config has the bytes those tools would give it.
+        let mut empty = ConfigFile::default();
+        empty.config = Some(ContainerConfig::default());
+        let config = Raw::from_value(empty)?;
         let desc = config.descriptor(self.family.config_media_type());
         let manifest = Raw::from_value(Manifest::new(
             self.family.manifest_media_type(),

@@ -8,7 +8,9 @@ use crate::limits::MAX_CONFIG_SIZE;
 use crate::raw::Document;
 use crate::{Digest, Error, Extra, Platform};
 
-/// An image configuration. Fields Docker writes as `null` parse as `None`; unknown fields
+/// An image configuration. Fields are serialised in the order of the image spec's Go types (as
+/// docker, skopeo and go-containerregistry write them), so a new config made here has the bytes
+/// those tools would give it. Fields Docker writes as `null` parse as `None`; unknown fields
 /// (Docker's `container_config`, `docker_version`, ...) are kept in `extra`.
 ///
 /// ```
@@ -23,15 +25,18 @@ use crate::{Digest, Error, Extra, Platform};
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ConfigFile {
+    /// Creation time, RFC 3339, kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Author.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
     /// CPU architecture.
     #[serde(default)]
     pub architecture: String,
     /// Operating system.
     #[serde(default)]
     pub os: String,
-    /// CPU variant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
     /// OS version.
     #[serde(
         rename = "os.version",
@@ -46,12 +51,9 @@ pub struct ConfigFile {
         skip_serializing_if = "Option::is_none"
     )]
     pub os_features: Option<Vec<String>>,
-    /// Creation time, RFC 3339, kept as written.
+    /// CPU variant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// Author.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub author: Option<String>,
+    pub variant: Option<String>,
     /// The execution parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<ContainerConfig>,
