@@ -202,6 +202,11 @@ impl Writer {
         if let Some(s) = known_diff_id.as_ref().and_then(|d| self.by_diff_id.get(d)) {
             return Ok(s.clone());
         }
+        // Errors name the layer by its diff_id when it is known without reading anything.
+        let what = match &known_diff_id {
+            Some(d) => format!("layer {i} (diff_id {d})"),
+            None => format!("layer {i}"),
+        };
         let stored = match (self.options.layers, &known_diff_id) {
             (LayerStorage::Uncompressed, Some(d)) => {
                 let r = layer
@@ -212,7 +217,7 @@ impl Writer {
                     size: None,
                     diff_id: Some(d.clone()),
                 };
-                self.store_layer(r, expect, &format!("layer {i}"))?.0
+                self.store_layer(r, expect, &what)?.0
             }
             _ => {
                 let r = layer
@@ -223,7 +228,7 @@ impl Writer {
                     size: None,
                     diff_id: known_diff_id.clone(),
                 };
-                self.store_layer(r, expect, &format!("layer {i}"))?.0
+                self.store_layer(r, expect, &what)?.0
             }
         };
         // A streaming layer knows its digests now: they must agree with what was stored.
