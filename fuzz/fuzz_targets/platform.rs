@@ -7,7 +7,11 @@ use oci_types::Platform;
 fuzz_target!(|s: &str| {
     if let Ok(p) = s.parse::<Platform>() {
         let once = p.normalize();
-        assert_eq!(once.normalize(), once, "normalize is not idempotent on {s:?}");
+        assert_eq!(
+            once.normalize(),
+            once,
+            "normalize is not idempotent on {s:?}"
+        );
         assert!(p.matches(&once), "{s:?} does not match its normal form");
     }
 });

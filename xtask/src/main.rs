@@ -1,1 +1,90 @@
-fn main() {}
+//! Developer tasks for the ocikit workspace, run as `cargo xtask <command>` (the alias is in
+//! `.cargo/config.toml`).
+//!
+//! A plain binary with no dependencies, in the manner of matklad's cargo-xtask: each
+//! subcommand is one job, and every command it runs is printed (`$ cargo ...`) before it runs,
+//! so what the task does can be copied and run by hand.
+//!
+//! - `ci` (module `ci`): everything CI checks, in order, stopping at the first failure.
+//! - `fuzz` (module `fuzz`): the cargo-fuzz targets in `fuzz/`.
+//! - `bench` (module `bench`): criterion benches per crate, and named whole-process comparisons.
+
+mod bench;
+mod ci;
+mod cmd;
+mod fuzz;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// What a task returns: an error is a message for the user.
+type Result<T, E = String> = std::result::Result<T, E>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  ci [STEP...]                what CI runs, in order, stopping at the first failure:
+                              fmt (--check), clippy (-D warnings), test (doctests too),
+                              doc (-D warnings), bench (--no-run), fuzz (smoke:
+                              OCIKIT_FUZZ_SECONDS per target, default 5; with CI=true a
+                              missing cargo-fuzz is an error, else the smoke is skipped);
+                              with STEPs, only those
+  fuzz TARGET [SECONDS]       run one fuzz target (default 60 s) and print its exec stats
+  fuzz all [SECONDS]          run every fuzz target in turn (default 60 s each)
+  fuzz --list                 list the fuzz targets
+  bench [NAME] [-- ARGS]      cargo bench --workspace, or one crate's benches (NAME = `types`
+                              for oci-types) or a named comparison; ARGS go to the bench binary
+  bench --list                list the known bench names
+  help                        this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let root = workspace_root()?;
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    match command {
+        "ci" => ci::run(&root, rest),
+        "fuzz" => fuzz::main(&root, rest),
+        "bench" => bench::main(&root, rest),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    }
+}
+
+/// The workspace root: the parent of this crate's directory. Every command runs from there.
+fn workspace_root() -> Result<PathBuf> {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| format!("{} has no parent directory", manifest_dir.display()))
+}
+
+/// A duration as people read it: `850ms`, `42s`, `3m07s`.
+fn human(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        format!("{}ms", d.as_millis())
+    } else if secs < 60 {
+        format!("{secs}s")
+    } else {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    }
+}

@@ -1,0 +1,234 @@
+//! `cargo xtask bench [NAME] [-- ARGS]`: benchmarks.
+//!
+//! Without NAME: `cargo bench --workspace`. With NAME, one of the known benches:
+//! - a crate with a `benches/` directory, by its short name (`types` for `crates/oci-types`)
+//!   or its package name: `cargo bench -p PACKAGE`;
+//! - a named comparison from [`COMPARISONS`]: a function that measures something larger
+//!   (say ocikit against skopeo or umoci on the same job, with hyperfine).
+//!
+//! Adding a comparison, say `stream`: write `fn stream(root: &Path, args: &[String]) ->
+//! Result<()>` (in this file, or in `bench/stream.rs` with `mod stream;` above) that prints
+//! each command it runs (build them with [`Cmd`] and call [`Cmd::run`]), and add the row
+//! `("stream", "what it compares", stream)` to [`COMPARISONS`]. `bench --list`, the help and
+//! the unknown-name error pick it up from there. A comparison named as a crate's short name
+//! takes that name over; the crate stays reachable by its package name (`oci-stream`).
+
+use std::fs;
+use std::path::Path;
+
+use crate::cmd::Cmd;
+use crate::Result;
+
+/// A named comparison: runs from the workspace root with the ARGS after `--`.
+type Comparison = fn(root: &Path, args: &[String]) -> Result<()>;
+
+/// The named comparisons: (name, one line on what it measures, the function).
+const COMPARISONS: &[(&str, &str, Comparison)] = &[];
+
+/// One bench `cargo xtask bench NAME` can run.
+enum Bench {
+    /// `cargo bench -p PACKAGE`.
+    Crate { short: String, package: String },
+    /// An entry of [`COMPARISONS`].
+    Comparison {
+        name: &'static str,
+        about: &'static str,
+        run: Comparison,
+    },
+}
+
+impl Bench {
+    fn name(&self) -> &str {
+        match self {
+            Bench::Crate { short, .. } => short,
+            Bench::Comparison { name, .. } => name,
+        }
+    }
+
+    fn answers_to(&self, asked: &str) -> bool {
+        match self {
+            Bench::Crate { short, package } => asked == short || asked == package,
+            Bench::Comparison { name, .. } => asked == *name,
+        }
+    }
+
+    fn about(&self) -> String {
+        match self {
+            Bench::Crate { package, .. } => format!("cargo bench -p {package}"),
+            Bench::Comparison { about, .. } => (*about).to_owned(),
+        }
+    }
+}
+
+/// Every known bench: the crates with benches, then the comparisons.
+fn known(root: &Path) -> Result<Vec<Bench>> {
+    let crates = root.join("crates");
+    let entries =
+        fs::read_dir(&crates).map_err(|e| format!("cannot list {}: {e}", crates.display()))?;
+    let mut packages = Vec::new();
+    for entry in entries {
+        let dir = entry
+            .map_err(|e| format!("cannot list {}: {e}", crates.display()))?
+            .path();
+        if !dir.join("Cargo.toml").is_file() || !dir.join("benches").is_dir() {
+            continue;
+        }
+        // Crate directories are named as their packages (checked by a test below).
+        if let Some(package) = dir.file_name().and_then(|n| n.to_str()) {
+            packages.push(package.to_owned());
+        }
+    }
+    Ok(merge(packages, COMPARISONS))
+}
+
+/// The crate benches of `packages` (short names: `oci-` dropped) and then `comparisons`. A
+/// comparison named as a crate's short name (`stream`) wins that name; the crate is then
+/// known by its package name (`oci-stream`).
+fn merge(
+    mut packages: Vec<String>,
+    comparisons: &[(&'static str, &'static str, Comparison)],
+) -> Vec<Bench> {
+    packages.sort();
+    let taken = |name: &str| comparisons.iter().any(|c| c.0 == name);
+    let mut benches: Vec<Bench> = packages
+        .into_iter()
+        .map(|package| {
+            let short = package.strip_prefix("oci-").unwrap_or(&package);
+            let short = if taken(short) {
+                package.clone()
+            } else {
+                short.to_owned()
+            };
+            Bench::Crate { short, package }
+        })
+        .collect();
+    benches.extend(
+        comparisons
+            .iter()
+            .map(|&(name, about, run)| Bench::Comparison { name, about, run }),
+    );
+    benches
+}
+
+fn list(benches: &[Bench]) -> String {
+    if benches.is_empty() {
+        return "none yet (a crate gets one with a benches/ directory; a comparison with a row \
+                in COMPARISONS, xtask/src/bench.rs)"
+            .to_owned();
+    }
+    benches
+        .iter()
+        .map(Bench::name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `cargo xtask bench ARGS`.
+pub(crate) fn main(root: &Path, args: &[String]) -> Result<()> {
+    let (name, extra) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    };
+    let benches = known(root)?;
+    match name {
+        [] => Cmd::cargo(root)
+            .args(["bench", "--workspace"])
+            .args(with_dashes(extra))
+            .run(),
+        [flag] if flag == "--list" || flag == "-l" => {
+            if benches.is_empty() {
+                println!("{}", list(&benches));
+            }
+            for bench in &benches {
+                println!("{:12} {}", bench.name(), bench.about());
+            }
+            Ok(())
+        }
+        [asked] => match benches.iter().find(|b| b.answers_to(asked)) {
+            Some(Bench::Crate { package, .. }) => Cmd::cargo(root)
+                .args(["bench", "-p", package.as_str()])
+                .args(with_dashes(extra))
+                .run(),
+            Some(Bench::Comparison { run, .. }) => run(root, extra),
+            None => Err(format!(
+                "unknown bench `{asked}`; known: {}",
+                list(&benches)
+            )),
+        },
+        _ => Err("usage: cargo xtask bench [NAME] [-- ARGS]".into()),
+    }
+}
+
+/// `-- ARGS` for cargo, or nothing.
+fn with_dashes(extra: &[String]) -> Vec<String> {
+    if extra.is_empty() {
+        Vec::new()
+    } else {
+        std::iter::once("--".to_owned())
+            .chain(extra.iter().cloned())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crate_dirs_are_named_as_their_packages() {
+        let root = crate::workspace_root().unwrap();
+        for entry in fs::read_dir(root.join("crates")).unwrap() {
+            let dir = entry.unwrap().path();
+            let Ok(manifest) = fs::read_to_string(dir.join("Cargo.toml")) else {
+                continue;
+            };
+            let name = dir.file_name().unwrap().to_str().unwrap();
+            assert!(
+                manifest.contains(&format!("name = \"{name}\"")),
+                "{}",
+                dir.display()
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_errors_that_list_the_known_ones() {
+        let root = crate::workspace_root().unwrap();
+        let err = main(&root, &["no-such-bench".to_owned()]).unwrap_err();
+        assert!(
+            err.starts_with("unknown bench `no-such-bench`; known: "),
+            "{err}"
+        );
+        for bench in known(&root).unwrap() {
+            assert!(err.contains(bench.name()), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_comparison_takes_a_crate_short_name_over() {
+        fn stream(_: &Path, _: &[String]) -> Result<()> {
+            Ok(())
+        }
+        let packages = vec!["oci-stream".to_owned(), "oci-partial".to_owned()];
+        let benches = merge(packages, &[("stream", "ocikit against skopeo", stream)]);
+        let names: Vec<&str> = benches.iter().map(Bench::name).collect();
+        assert_eq!(names, ["partial", "oci-stream", "stream"]);
+        assert!(matches!(
+            benches.iter().find(|b| b.answers_to("stream")),
+            Some(Bench::Comparison { .. })
+        ));
+        assert!(matches!(
+            benches.iter().find(|b| b.answers_to("oci-stream")),
+            Some(Bench::Crate { .. })
+        ));
+    }
+
+    #[test]
+    fn extra_args_go_after_dashes() {
+        assert!(with_dashes(&[]).is_empty());
+        assert_eq!(
+            with_dashes(&["--save-baseline".into(), "a".into()]),
+            ["--", "--save-baseline", "a"]
+        );
+    }
+}
