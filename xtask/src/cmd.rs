@@ -35,6 +35,18 @@ impl Cmd {
         }
     }
 
+    /// Any program, shown as given.
+    pub(crate) fn program(program: impl Into<String>, dir: &Path) -> Cmd {
+        let program = program.into();
+        Cmd {
+            shown: program.clone(),
+            program: program.into(),
+            args: vec![],
+            envs: vec![],
+            dir: dir.into(),
+        }
+    }
+
     /// Appends one argument.
     pub(crate) fn arg(mut self, arg: impl Into<String>) -> Cmd {
         self.args.push(arg.into());

@@ -5,6 +5,7 @@
 //! subcommand is one job, and every command it runs is printed (`$ cargo ...`) before it runs,
 //! so what the task does can be copied and run by hand.
 //!
+//! - `demo` (module `demo`): the README's first command, a real job end to end.
 //! - `ci` (module `ci`): everything CI checks, in order, stopping at the first failure.
 //! - `fuzz` (module `fuzz`): the cargo-fuzz targets in `fuzz/`.
 //! - `bench` (module `bench`): criterion benches per crate, and named whole-process comparisons.
@@ -12,6 +13,7 @@
 mod bench;
 mod ci;
 mod cmd;
+mod demo;
 mod fuzz;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +26,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
+  demo                        build the ocikit CLI and use it: pack crates/oci-types/src into
+                              a one-layer image (append scratch), write a docker archive,
+                              convert it to an OCI layout, inspect and verify it
   ci [STEP...]                what CI runs, in order, stopping at the first failure:
                               fmt (--check), clippy (-D warnings), test (doctests too),
                               doc (-D warnings), bench (--no-run), fuzz (smoke:
@@ -57,6 +62,7 @@ fn run(args: &[String]) -> Result<()> {
         None => ("help", &[][..]),
     };
     match command {
+        "demo" => demo::run(&root, rest),
         "ci" => ci::run(&root, rest),
         "fuzz" => fuzz::main(&root, rest),
         "bench" => bench::main(&root, rest),
