@@ -72,7 +72,20 @@ pub(super) fn open_locked(ingest_root: &Path, dir: &Path) -> Result<Option<File>
     let data = dir.join(DATA);
     // A remover (commit, abort) may delete the directory between our steps; start over then.
     for _ in 0..16 {
-        fs::create_dir_all(ingest_root).map_err(|e| Error::io("create", ingest_root, e))?;
+        // Another process may remove an empty `ingest/` while we create it: both kinds of race
+        // (it vanished, or it appeared between the check and the create) mean "try again".
+        match fs::create_dir_all(ingest_root) {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotFound
+                ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(Error::io("create", ingest_root, e)),
+        }
         match fs::create_dir(dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
