@@ -1,0 +1,459 @@
+//! Writing images, indexes, layers and blobs; index.json edits.
+
+use std::io::Cursor;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use oci_content::IngestManager;
+use oci_layout::Error;
+use oci_partial::mutate::{append_layers, empty_image, with_platform, Addendum, Family};
+use oci_partial::{random, validate_image, Layer, Matcher, ValidateOptions};
+use oci_stream::StreamLayer;
+use oci_types::{Descriptor, Digest, MediaType, ANNOTATION_REF_NAME};
+
+use crate::common::{blobs, names, new_layout, read_all, WithLayers};
+
+#[test]
+fn writes_every_blob_and_an_entry_with_ref_and_platform() {
+    let (_dir, layout) = new_layout();
+    let image = random::image(11, 3, 2000);
+    let desc = layout
+        .write_image(image.as_ref(), Some("example.com/app:1.0"))
+        .unwrap();
+
+    assert_eq!(desc.digest, image.digest().unwrap());
+    assert_eq!(desc.size, image.size().unwrap());
+    assert_eq!(desc.media_type, MediaType::OciManifest);
+    assert_eq!(desc.ref_name(), Some("example.com/app:1.0"));
+    assert_eq!(desc.platform, Some("linux/amd64".parse().unwrap()));
+    assert_eq!(layout.index().unwrap().manifests, vec![desc.clone()]);
+
+    let m = image.manifest().unwrap();
+    let mut expected: Vec<Digest> = m.layers.iter().map(|l| l.digest.clone()).collect();
+    expected.push(m.config.digest.clone());
+    expected.push(desc.digest.clone());
+    expected.sort();
+    assert_eq!(blobs(&layout), expected);
+    for l in &m.layers {
+        let on_disk = std::fs::read(layout.blob_path(&l.digest)).unwrap();
+        let original = read_all(
+            image
+                .layer_by_digest(&l.digest)
+                .unwrap()
+                .compressed()
+                .unwrap(),
+        );
+        assert_eq!(on_disk, original);
+    }
+    assert_eq!(
+        std::fs::read(layout.blob_path(&desc.digest)).unwrap(),
+        image.raw_manifest().unwrap()
+    );
+    // No ingest directory stays behind.
+    assert!(
+        !names(layout.root()).contains(&"ingest".to_string()),
+        "{:?}",
+        names(layout.root())
+    );
+}
+
+#[test]
+fn present_layers_are_not_even_opened() {
+    let (_dir, layout) = new_layout();
+    let base = random::image(5, 3, 1000);
+    let (image, opens) = WithLayers::counting(Arc::clone(&base));
+    layout.write_image(&image, Some("a")).unwrap();
+    assert_eq!(opens.load(Ordering::SeqCst), 3);
+
+    // The same image again, and under another name: nothing is opened.
+    layout.write_image(&image, Some("a")).unwrap();
+    layout.write_image(&image, Some("b")).unwrap();
+    assert_eq!(opens.load(Ordering::SeqCst), 3);
+
+    // An image sharing two of the three layers opens only the new one.
+    let mut layers = image.layers.clone();
+    layers[1] = random::layer(99, 1000);
+    let (mixed, opens) = WithLayers::counting(append_layers(
+        empty_image(Family::Oci),
+        layers.into_iter().map(Addendum::new).collect(),
+    ));
+    layout.write_image(&mixed, Some("c")).unwrap();
+    assert_eq!(opens.load(Ordering::SeqCst), 1);
+    validate_image(
+        layout.image_by_ref("c").unwrap().as_ref(),
+        ValidateOptions::default(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_tag_replaces_the_entry_with_the_same_ref_name() {
+    let (_dir, layout) = new_layout();
+    let one = random::image(1, 1, 100);
+    let two = random::image(2, 1, 100);
+    layout.write_image(one.as_ref(), Some("v")).unwrap();
+    layout.write_image(two.as_ref(), Some("other")).unwrap();
+    layout.write_image(two.as_ref(), Some("v")).unwrap();
+    let entries = layout.index().unwrap().manifests.clone();
+    assert_eq!(entries.len(), 2);
+    // The replaced entry keeps its position.
+    assert_eq!(entries[0].ref_name(), Some("v"));
+    assert_eq!(entries[0].digest, two.digest().unwrap());
+    assert_eq!(
+        layout.image_by_ref("v").unwrap().digest().unwrap(),
+        two.digest().unwrap()
+    );
+
+    // Untagged writes add one entry per digest.
+    layout.write_image(one.as_ref(), None).unwrap();
+    layout.write_image(one.as_ref(), None).unwrap();
+    let entries = layout.index().unwrap().manifests.clone();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[2].digest, one.digest().unwrap());
+    assert_eq!(entries[2].ref_name(), None);
+}
+
+#[test]
+fn invalid_ref_names_are_refused_before_anything_is_written() {
+    let (_dir, layout) = new_layout();
+    let e = layout
+        .write_image(random::image(1, 1, 100).as_ref(), Some("bad name"))
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidRefName { name, .. } if name == "bad name"),
+        "{e}"
+    );
+    assert!(blobs(&layout).is_empty());
+    let desc = Descriptor::new(MediaType::OciManifest, Digest::sha256(b"x"), 1)
+        .with_annotation(ANNOTATION_REF_NAME, "");
+    assert!(matches!(
+        layout.append_descriptor(desc).unwrap_err(),
+        Error::InvalidRefName { .. }
+    ));
+}
+
+#[test]
+fn streaming_layers_are_committed_under_the_digest_computed_on_the_way() {
+    let (_dir, layout) = new_layout();
+    let tar = read_all(std::io::Read::take(random::bytes(3), 3 << 20));
+    let layer = Arc::new(StreamLayer::new(Cursor::new(tar.clone())));
+    let image = append_layers(
+        empty_image(Family::Oci),
+        vec![Addendum::new(layer.clone() as Arc<dyn Layer>)],
+    );
+    let image = with_platform(image, "linux/arm64".parse().unwrap());
+    assert!(
+        layer.digest().is_err(),
+        "the digest is unknown before the write"
+    );
+
+    let desc = layout
+        .write_image(image.as_ref(), Some("streamed"))
+        .unwrap();
+    let digest = layer.digest().unwrap();
+    assert!(layout.has_blob(&digest).unwrap());
+    assert_eq!(desc.platform, Some("linux/arm64".parse().unwrap()));
+
+    let back = layout.image_by_ref("streamed").unwrap();
+    validate_image(back.as_ref(), ValidateOptions::default()).unwrap();
+    let l = &back.layers().unwrap()[0];
+    assert_eq!(l.digest().unwrap(), digest);
+    assert_eq!(l.diff_id().unwrap(), Digest::sha256(&tar));
+    assert_eq!(read_all(l.uncompressed().unwrap()), tar);
+    assert!(layout.store().list_statuses(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn a_corrupt_layer_is_refused_and_leaves_nothing_behind() {
+    let (_dir, layout) = new_layout();
+    let image = random::image(4, 2, 5000);
+    let broken = random::corrupt_layer(Arc::clone(&image), 1);
+    let e = layout
+        .write_image(broken.as_ref(), Some("broken"))
+        .unwrap_err();
+    let bad = &image.manifest().unwrap().layers[1].digest;
+    assert!(
+        matches!(&e, Error::Blob { digest, source } if digest == bad
+            && matches!(**source, oci_types::Error::DigestMismatch { .. })),
+        "{e:?}"
+    );
+    assert!(!layout.has_blob(bad).unwrap());
+    assert!(layout.index().unwrap().manifests.is_empty());
+    assert!(
+        layout.store().list_statuses(&[]).unwrap().is_empty(),
+        "the failed ingest is removed"
+    );
+
+    // The good image still writes (the bad ingest is not resumed).
+    layout.write_image(image.as_ref(), Some("good")).unwrap();
+    validate_image(
+        layout.image_by_ref("good").unwrap().as_ref(),
+        ValidateOptions::default(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn write_blob_verifies_and_stops_an_overlong_stream() {
+    let (_dir, layout) = new_layout();
+    let data = b"some blob content";
+    let desc = Descriptor::of_bytes(MediaType::OciLayer, data);
+    // An endless reader claiming to be 17 bytes: refused at byte 18.
+    let e = layout.write_blob(&desc, random::bytes(1)).unwrap_err();
+    assert!(
+        matches!(&e, Error::Blob { source, .. } if matches!(**source, oci_types::Error::SizeMismatch { .. })),
+        "{e:?}"
+    );
+    let e = layout
+        .write_blob(&desc, &b"some blob CONTENT"[..])
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Blob { source, .. } if matches!(**source, oci_types::Error::DigestMismatch { .. })),
+        "{e:?}"
+    );
+    let e = layout.write_blob(&desc, &data[..5]).unwrap_err();
+    assert!(matches!(&e, Error::Blob { .. }), "{e:?}");
+    assert!(!layout.has_blob(&desc.digest).unwrap());
+
+    layout.write_blob(&desc, &data[..]).unwrap();
+    assert_eq!(std::fs::read(layout.blob_path(&desc.digest)).unwrap(), data);
+    // Present: the reader is not touched.
+    layout.write_blob(&desc, FailingReader).unwrap();
+}
+
+struct FailingReader;
+impl std::io::Read for FailingReader {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::other("must not be read"))
+    }
+}
+
+#[test]
+fn a_failing_source_is_an_image_error() {
+    let (_dir, layout) = new_layout();
+    let desc = Descriptor::of_bytes(MediaType::OciLayer, b"abc");
+    let e = layout.write_blob(&desc, FailingReader).unwrap_err();
+    assert!(matches!(e, Error::Image { .. }), "{e:?}");
+    assert!(e.to_string().contains("must not be read"), "{e}");
+}
+
+#[test]
+fn writes_an_index_with_a_nested_index() {
+    let (_dir, layout) = new_layout();
+    let inner = random::index(21, 2, 1, 300);
+    let single = random::image(22, 1, 300);
+    let outer = random::index_of(
+        MediaType::OciIndex,
+        vec![
+            oci_partial::Child::Index(Arc::clone(&inner)),
+            oci_partial::Child::Image(Arc::clone(&single)),
+        ],
+    )
+    .unwrap();
+    let desc = layout.write_index(outer.as_ref(), Some("multi")).unwrap();
+    assert_eq!(desc.digest, outer.digest().unwrap());
+    assert_eq!(desc.media_type, MediaType::OciIndex);
+
+    let back = layout.index_by_ref("multi").unwrap();
+    assert_eq!(back.raw_manifest().unwrap(), outer.raw_manifest().unwrap());
+    oci_partial::validate_index(back.as_ref(), ValidateOptions::default()).unwrap();
+    let nested = layout.index_by_digest(&inner.digest().unwrap()).unwrap();
+    assert_eq!(
+        nested.raw_manifest().unwrap(),
+        inner.raw_manifest().unwrap()
+    );
+    // The whole layout as an index.
+    let root = layout.image_index().unwrap();
+    oci_partial::validate_index(root.as_ref(), ValidateOptions::default()).unwrap();
+    assert!(matches!(
+        layout.image_by_ref("multi").err().unwrap(),
+        Error::UnexpectedMediaType { .. }
+    ));
+}
+
+#[test]
+fn docker_and_zstd_images_keep_their_media_types() {
+    let (_dir, layout) = new_layout();
+    for (i, opts) in [
+        random::Options::default().docker(),
+        random::Options::default().compression(oci_types::Compression::Zstd),
+        random::Options::default().compression(oci_types::Compression::None),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let image = random::image_with(30 + i as u64, 2, 3000, opts);
+        let name = format!("img{i}");
+        let desc = layout.write_image(image.as_ref(), Some(&name)).unwrap();
+        assert_eq!(desc.media_type, image.media_type().unwrap());
+        let back = layout.image_by_ref(&name).unwrap();
+        assert_eq!(back.raw_manifest().unwrap(), image.raw_manifest().unwrap());
+        validate_image(back.as_ref(), ValidateOptions::default()).unwrap();
+    }
+}
+
+#[test]
+fn replace_remove_and_append_descriptors() {
+    let (_dir, layout) = new_layout();
+    let a = layout
+        .write_image(random::image(1, 1, 10).as_ref(), Some("a"))
+        .unwrap();
+    let b = layout
+        .write_image(random::image(2, 1, 10).as_ref(), Some("b"))
+        .unwrap();
+    let c = layout
+        .write_image(random::image(3, 1, 10).as_ref(), None)
+        .unwrap();
+
+    // Append keeps duplicates.
+    layout.append_descriptor(c.clone()).unwrap();
+    assert_eq!(layout.index().unwrap().manifests.len(), 4);
+
+    // Replace: in place of the first match.
+    let retagged = b.clone().with_annotation(ANNOTATION_REF_NAME, "b2");
+    let removed = layout
+        .replace_descriptor(
+            retagged.clone(),
+            &Matcher::annotation(ANNOTATION_REF_NAME, "b"),
+        )
+        .unwrap();
+    assert_eq!(removed, vec![b.clone()]);
+    assert_eq!(
+        layout.index().unwrap().manifests,
+        vec![a.clone(), retagged.clone(), c.clone(), c.clone()]
+    );
+
+    // Remove by digest.
+    let removed = layout
+        .remove_descriptor(&Matcher::digest([c.digest.clone()]))
+        .unwrap();
+    assert_eq!(removed.len(), 2);
+    assert_eq!(layout.index().unwrap().manifests, vec![a.clone(), retagged]);
+    // Nothing matches: index.json is not rewritten.
+    let before = std::fs::metadata(layout.root().join("index.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert!(layout
+        .remove_descriptor(&Matcher::digest([c.digest.clone()]))
+        .unwrap()
+        .is_empty());
+    let after = std::fs::metadata(layout.root().join("index.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+    // Replace with no match appends.
+    layout
+        .replace_descriptor(c.clone(), &Matcher::annotation(ANNOTATION_REF_NAME, "zzz"))
+        .unwrap();
+    assert_eq!(layout.index().unwrap().manifests.last(), Some(&c));
+    // The blobs stay until gc.
+    assert!(layout.has_blob(&b.digest).unwrap());
+}
+
+#[test]
+fn index_json_survives_a_failed_change() {
+    let (_dir, layout) = new_layout();
+    layout
+        .write_image(random::image(1, 1, 10).as_ref(), Some("a"))
+        .unwrap();
+    let before = std::fs::read(layout.root().join("index.json")).unwrap();
+    let e = layout
+        .update_index(|index| -> oci_layout::Result<(bool, ())> {
+            index.manifests.clear();
+            Err(Error::InvalidRefName {
+                name: "x".into(),
+                reason: "test",
+            })
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidRefName { .. }));
+    assert_eq!(
+        std::fs::read(layout.root().join("index.json")).unwrap(),
+        before
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
+
+    /// Any image round-trips: the same manifest, config and layer bytes, diff_ids and
+    /// uncompressed content.
+    #[test]
+    fn images_round_trip(seed in 0u64..1000, layers in 0usize..4, size in 0usize..20_000,
+                         compression in 0u8..3, docker in proptest::bool::ANY) {
+        let mut opts = random::Options::default().compression(match compression {
+            0 => oci_types::Compression::Gzip,
+            1 => oci_types::Compression::Zstd,
+            _ => oci_types::Compression::None,
+        });
+        if docker {
+            opts = opts.docker();
+        }
+        let image = random::image_with(seed, layers, size, &opts);
+        let (_dir, layout) = new_layout();
+        layout.write_image(image.as_ref(), Some("t")).unwrap();
+        let back = layout.image_by_ref("t").unwrap();
+        proptest::prop_assert_eq!(back.raw_manifest().unwrap(), image.raw_manifest().unwrap());
+        proptest::prop_assert_eq!(back.raw_config_file().unwrap(), image.raw_config_file().unwrap());
+        let (ours, theirs) = (back.layers().unwrap(), image.layers().unwrap());
+        proptest::prop_assert_eq!(ours.len(), theirs.len());
+        for (o, t) in ours.iter().zip(&theirs) {
+            proptest::prop_assert_eq!(o.digest().unwrap(), t.digest().unwrap());
+            proptest::prop_assert_eq!(o.diff_id().unwrap(), t.diff_id().unwrap());
+            proptest::prop_assert_eq!(o.media_type().unwrap(), t.media_type().unwrap());
+            proptest::prop_assert_eq!(read_all(o.compressed().unwrap()), read_all(t.compressed().unwrap()));
+            proptest::prop_assert_eq!(read_all(o.uncompressed().unwrap()), read_all(t.uncompressed().unwrap()));
+        }
+    }
+}
+
+/// Yields `left` bytes, then fails.
+struct FailsAfter {
+    left: usize,
+}
+impl std::io::Read for FailsAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::other("source broke"));
+        }
+        let n = buf.len().min(self.left);
+        buf[..n].fill(7);
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_streaming_layer_whose_source_fails_leaves_nothing_behind() {
+    let (_dir, layout) = new_layout();
+    let layer = Arc::new(StreamLayer::new(FailsAfter { left: 3 << 20 }));
+    let image = append_layers(
+        empty_image(Family::Oci),
+        vec![Addendum::new(layer as Arc<dyn Layer>)],
+    );
+    let e = layout.write_image(image.as_ref(), Some("s")).unwrap_err();
+    assert!(matches!(e, Error::Image { .. }), "{e:?}");
+    assert!(e.to_string().contains("source broke"), "{e}");
+    assert!(blobs(&layout).is_empty());
+    assert!(layout.index().unwrap().manifests.is_empty());
+    assert!(layout.store().list_statuses(&[]).unwrap().is_empty());
+    assert!(!layout.root().join("ingest").exists());
+}
+
+#[test]
+fn write_layer_returns_the_descriptor_and_skips_present_blobs() {
+    let (_dir, layout) = new_layout();
+    let layer = random::layer(3, 5000);
+    let desc = layout.write_layer(layer.as_ref()).unwrap();
+    assert_eq!(desc, layer.descriptor().unwrap());
+    assert!(layout.has_blob(&desc.digest).unwrap());
+    let opens = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counting = crate::common::Counting {
+        inner: layer,
+        opens: Arc::clone(&opens),
+    };
+    assert_eq!(layout.write_layer(&counting).unwrap(), desc);
+    assert_eq!(opens.load(Ordering::SeqCst), 0);
+}
