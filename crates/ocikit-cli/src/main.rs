@@ -1,6 +1,58 @@
-//! The `ocikit` command. Skeleton: the commands arrive with the CLI issue.
+//! The `ocikit` command: container images without a daemon.
+//!
+//! Exit status: 0 on success, 1 on failure, 2 on a usage error. Errors are one line on
+//! stderr naming what and where.
 
-fn main() {
-    eprintln!("ocikit: no commands yet");
-    std::process::exit(2);
+mod cli;
+mod cmd;
+mod dirtar;
+mod progress;
+mod transport;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// A usage error: bad arguments that clap could not catch (an unknown transport, a bad
+/// reference). Exits with status 2, like clap's own.
+#[derive(Debug)]
+pub(crate) struct Usage(pub(crate) String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Returns a usage error.
+macro_rules! usage {
+    ($($arg:tt)*) => { return Err(anyhow::Error::new($crate::Usage(format!($($arg)*)))) };
+}
+pub(crate) use usage;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cmd::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            let status = if e.downcast_ref::<Usage>().is_some() {
+                2
+            } else {
+                1
+            };
+            // One line: the error and its causes, without a backtrace.
+            let mut line = format!("ocikit: {e}");
+            for cause in e.chain().skip(1) {
+                let c = cause.to_string();
+                if !line.contains(&c) {
+                    line.push_str(": ");
+                    line.push_str(&c);
+                }
+            }
+            eprintln!("{line}");
+            ExitCode::from(status)
+        }
+    }
 }

@@ -14,3 +14,8 @@ pub use oci_partial as partial;
 pub use oci_stream as stream;
 pub use oci_tarfile as tarfile;
 pub use oci_types as types;
+
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

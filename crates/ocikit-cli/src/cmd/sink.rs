@@ -1,0 +1,349 @@
+//! Writing images: atomically, recompressing layers on the way when asked.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use oci_layout::Layout;
+use oci_partial::mutate::{with_layers, with_media_types, Family};
+use oci_partial::{BlobReader, Image, Layer};
+use oci_stream::{Options, StreamLayer};
+use oci_tarfile::{LayerStorage, Writer, WriterOptions};
+use oci_types::{Compression, Descriptor, Digest, MediaType, Reference};
+
+use crate::cli::CompressKind;
+use crate::progress::{Progress, ProgressReader};
+use crate::transport::{ArchiveSelector, ImageName};
+
+/// How layers should be compressed in the output.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Compress {
+    pub(crate) kind: Option<CompressKind>,
+    pub(crate) level: Option<u32>,
+}
+
+impl Compress {
+    fn target(&self, dst: &ImageName) -> Compression {
+        match (self.kind, dst) {
+            (Some(CompressKind::Gzip), _) => Compression::Gzip,
+            (Some(CompressKind::Zstd), _) => Compression::Zstd,
+            (Some(CompressKind::None), _) => Compression::None,
+            (None, ImageName::Oci { .. }) => Compression::Gzip,
+            (None, ImageName::DockerArchive { .. }) => Compression::None,
+        }
+    }
+
+    /// Stream options for `compression` at the requested level.
+    pub(crate) fn stream_options(
+        &self,
+        compression: Compression,
+        media_type: MediaType,
+    ) -> Options {
+        let mut o = Options::new()
+            .compression(compression)
+            .media_type(media_type);
+        if let Some(l) = self.level {
+            o = o.level(l);
+        }
+        o
+    }
+}
+
+/// What to call the image in the output.
+pub(crate) struct Naming<'a> {
+    /// A full reference (docker-archive `RepoTags`; its tag is the OCI ref name).
+    pub(crate) reference: Option<&'a Reference>,
+    /// An OCI ref name to use when the destination gives none and there is no reference.
+    pub(crate) ref_name: Option<&'a str>,
+}
+
+/// What was written: for a docker archive the image ID (config digest: docker archives have
+/// no manifest of their own), for an OCI layout the manifest's digest.
+pub(crate) enum Written {
+    Archive { image_id: Digest },
+    Layout { manifest: Digest },
+}
+
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Written::Archive { image_id } => write!(f, "image ID {image_id}"),
+            Written::Layout { manifest } => write!(f, "manifest {manifest}"),
+        }
+    }
+}
+
+/// Writes `image` to `dst`. Layers are recompressed only when their compression differs from
+/// the target's, through the parallel stream compressor; everything read is verified by the
+/// source as it flows. Output is atomic: a docker archive is written beside its destination and
+/// renamed over it on success; a new OCI layout is built in a temporary directory and renamed
+/// into place; an existing layout gets its blobs (each committed atomically) and then one
+/// atomic `index.json` update, so a failure leaves `index.json` as it was.
+pub(crate) fn write_image(
+    image: Arc<dyn Image>,
+    dst: &ImageName,
+    naming: &Naming<'_>,
+    compress: Compress,
+    progress: Progress,
+) -> Result<Written> {
+    let target = compress.target(dst);
+    match dst {
+        ImageName::DockerArchive { path, selector } => {
+            let tag = match selector {
+                Some(ArchiveSelector::Tag(r)) => Some(r.clone()),
+                Some(ArchiveSelector::Index(_)) => {
+                    bail!("{dst}: an output archive takes NAME:TAG, not @N")
+                }
+                None => naming.reference.map(Reference::tag_or_latest),
+            };
+            let (image, storage) = if compress.kind.is_none() || target == Compression::None {
+                // Stored decompressed, as docker save does: the writer reads each layer's tar.
+                (with_progress(image, progress)?, LayerStorage::Uncompressed)
+            } else {
+                (
+                    recompress(image, target, Family::Docker, compress, progress)?,
+                    LayerStorage::AsIs,
+                )
+            };
+            write_archive(path, image.as_ref(), tag.as_slice(), storage)?;
+            Ok(Written::Archive {
+                image_id: image.config_name()?,
+            })
+        }
+        ImageName::Oci { dir, reference } => {
+            let ref_name = reference
+                .clone()
+                .or_else(|| naming.reference.and_then(|r| r.tag().map(str::to_owned)))
+                .or_else(|| naming.ref_name.map(str::to_owned));
+            let image = with_media_types(image, Family::Oci);
+            let image = recompress(image, target, Family::Oci, compress, progress)?;
+            let desc = write_layout(dir, image.as_ref(), ref_name.as_deref())?;
+            Ok(Written::Layout {
+                manifest: desc.digest,
+            })
+        }
+    }
+}
+
+/// `image` with every layer whose compression is not `target` recompressed on the fly.
+fn recompress(
+    image: Arc<dyn Image>,
+    target: Compression,
+    family: Family,
+    compress: Compress,
+    progress: Progress,
+) -> Result<Arc<dyn Image>> {
+    let layers = image.layers()?;
+    let mut out: Vec<Arc<dyn Layer>> = Vec::with_capacity(layers.len());
+    let mut changed = false;
+    for (i, layer) in layers.into_iter().enumerate() {
+        let mt = layer.media_type()?;
+        let same = mt.compression() == Some(target) && compress.level.is_none();
+        if same || !mt.is_layer() || !mt.is_distributable() {
+            out.push(Arc::new(ProgressLayer::new(layer, progress, i)));
+            continue;
+        }
+        changed = true;
+        let bar = progress.bytes(&format!("layer {i}"), layer.uncompressed_size_hint());
+        let reader = ProgressReader::new(layer.uncompressed()?, bar);
+        let opts = compress.stream_options(target, family.layer_media_type(target));
+        let stream = StreamLayer::with_options(reader, opts).context("compression options")?;
+        out.push(Arc::new(stream));
+    }
+    Ok(if changed {
+        with_layers(image, out)
+    } else {
+        with_layers_kept(image, out)
+    })
+}
+
+/// `image` with progress on its layer reads (same bytes, same manifest).
+fn with_progress(image: Arc<dyn Image>, progress: Progress) -> Result<Arc<dyn Image>> {
+    let layers = image
+        .layers()?
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| Arc::new(ProgressLayer::new(l, progress, i)) as Arc<dyn Layer>)
+        .collect();
+    Ok(with_layers_kept(image, layers))
+}
+
+/// Wraps layers that carry the same bytes; the manifest stays byte-identical because the
+/// wrapped layers describe themselves exactly as before.
+fn with_layers_kept(image: Arc<dyn Image>, layers: Vec<Arc<dyn Layer>>) -> Arc<dyn Image> {
+    Arc::new(KeptManifest {
+        inner: image,
+        layers,
+    })
+}
+
+struct KeptManifest {
+    inner: Arc<dyn Image>,
+    layers: Vec<Arc<dyn Layer>>,
+}
+
+impl Image for KeptManifest {
+    fn layers(&self) -> oci_partial::Result<Vec<Arc<dyn Layer>>> {
+        Ok(self.layers.clone())
+    }
+    fn media_type(&self) -> oci_partial::Result<MediaType> {
+        self.inner.media_type()
+    }
+    fn raw_config_file(&self) -> oci_partial::Result<Vec<u8>> {
+        self.inner.raw_config_file()
+    }
+    fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
+        self.inner.raw_manifest()
+    }
+    fn layer_by_digest(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn Layer>> {
+        match oci_partial::find_layer_by_digest(&self.layers, digest) {
+            Ok(l) => Ok(l),
+            Err(_) => self.inner.layer_by_digest(digest),
+        }
+    }
+    fn layer_by_diff_id(&self, diff_id: &Digest) -> oci_partial::Result<Arc<dyn Layer>> {
+        oci_partial::find_layer_by_diff_id(&self.layers, diff_id)
+    }
+    fn descriptor(&self) -> oci_partial::Result<Descriptor> {
+        self.inner.descriptor()
+    }
+}
+
+/// A layer whose reads advance a progress bar.
+struct ProgressLayer {
+    inner: Arc<dyn Layer>,
+    progress: Progress,
+    index: usize,
+}
+
+impl ProgressLayer {
+    fn new(inner: Arc<dyn Layer>, progress: Progress, index: usize) -> Self {
+        ProgressLayer {
+            inner,
+            progress,
+            index,
+        }
+    }
+    fn wrap(&self, r: BlobReader, total: Option<u64>) -> BlobReader {
+        let bar = self.progress.bytes(&format!("layer {}", self.index), total);
+        Box::new(ProgressReader::new(r, bar))
+    }
+}
+
+impl Layer for ProgressLayer {
+    fn digest(&self) -> oci_partial::Result<Digest> {
+        self.inner.digest()
+    }
+    fn diff_id(&self) -> oci_partial::Result<Digest> {
+        self.inner.diff_id()
+    }
+    fn compressed(&self) -> oci_partial::Result<BlobReader> {
+        let total = self.inner.size().ok();
+        Ok(self.wrap(self.inner.compressed()?, total))
+    }
+    fn uncompressed(&self) -> oci_partial::Result<BlobReader> {
+        Ok(self.wrap(self.inner.uncompressed()?, None))
+    }
+    fn size(&self) -> oci_partial::Result<u64> {
+        self.inner.size()
+    }
+    fn media_type(&self) -> oci_partial::Result<MediaType> {
+        self.inner.media_type()
+    }
+    fn descriptor(&self) -> oci_partial::Result<Descriptor> {
+        self.inner.descriptor()
+    }
+    fn uncompressed_size(&self) -> oci_partial::Result<u64> {
+        self.inner.uncompressed_size()
+    }
+    fn exists(&self) -> oci_partial::Result<bool> {
+        self.inner.exists()
+    }
+}
+
+trait SizeHint {
+    fn uncompressed_size_hint(&self) -> Option<u64>;
+}
+
+impl SizeHint for Arc<dyn Layer> {
+    /// The uncompressed size when it is known without reading (never streams the layer).
+    fn uncompressed_size_hint(&self) -> Option<u64> {
+        match self.media_type().ok()?.compression()? {
+            Compression::None => self.size().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// A path beside `path` for a temporary output.
+fn temp_beside(path: &Path, what: &str) -> Result<PathBuf> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        bail!(
+            "{}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        );
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| what.to_owned());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    Ok(parent.join(format!(".{name}.ocikit-{}-{nanos}.tmp", std::process::id())))
+}
+
+fn write_archive(
+    path: &Path,
+    image: &dyn Image,
+    tags: &[Reference],
+    storage: LayerStorage,
+) -> Result<()> {
+    if path.is_dir() {
+        bail!("{} is a directory, not an archive path", path.display());
+    }
+    let tmp = temp_beside(path, "archive")?;
+    let result = (|| -> Result<()> {
+        let mut w = Writer::with_options(&tmp, WriterOptions::new().layers(storage))
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        w.add_image(image, tags).context("writing the image")?;
+        w.commit().context("finishing the archive")?;
+        fs::rename(&tmp, path)
+            .with_context(|| format!("renaming the finished archive to {}", path.display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing docker-archive:{}", path.display()))
+}
+
+fn write_layout(dir: &Path, image: &dyn Image, ref_name: Option<&str>) -> Result<Descriptor> {
+    if dir.exists() {
+        let layout =
+            Layout::open(dir).with_context(|| format!("opening OCI layout {}", dir.display()))?;
+        return layout
+            .write_image(image, ref_name)
+            .with_context(|| format!("writing to OCI layout {}", dir.display()));
+    }
+    let tmp = temp_beside(dir, "layout")?;
+    let result = (|| -> Result<Descriptor> {
+        let layout = Layout::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let desc = layout.write_image(image, ref_name)?;
+        drop(layout);
+        fs::rename(&tmp, dir)
+            .with_context(|| format!("renaming the finished layout to {}", dir.display()))?;
+        Ok(desc)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result.with_context(|| format!("writing OCI layout {}", dir.display()))
+}

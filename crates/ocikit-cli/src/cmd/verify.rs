@@ -1,0 +1,34 @@
+//! `ocikit verify`: every digest, size and diff_id.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use oci_partial::{validate_image, ValidateOptions};
+
+use super::source;
+use crate::transport::ImageName;
+
+pub(crate) fn run(src: &ImageName) -> Result<ExitCode> {
+    let images = source::open_all(src)?;
+    let mut bad = 0usize;
+    for named in &images {
+        match validate_image(named.image.as_ref(), ValidateOptions::default()) {
+            Ok(()) => println!("ok       {}", named.label),
+            Err(report) => {
+                bad += 1;
+                println!("MISMATCH {}", named.label);
+                for line in report.to_string().lines() {
+                    println!("  {line}");
+                }
+            }
+        }
+    }
+    if images.is_empty() {
+        anyhow::bail!("{src} holds no image");
+    }
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,240 @@
+//! A directory as a tar stream, made on the fly and deterministically.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+/// Options for [`DirTar`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DirTarOptions {
+    /// Keep each file's mtime; otherwise every entry gets mtime 0 (reproducible output).
+    pub(crate) keep_mtime: bool,
+}
+
+/// Reads a directory as a tar: entries sorted by path (bytewise), owners 0:0 with no names,
+/// permission bits kept, mtimes 0 unless asked to keep them, hard links written as link
+/// entries to their first path. The same tree gives the same bytes.
+///
+/// The tar is written by a thread into a pipe, so memory stays flat whatever the tree's size.
+/// A failure while walking surfaces as an error from `read`, never as a short tar.
+pub(crate) struct DirTar {
+    pipe: Option<io::PipeReader>,
+    worker: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl DirTar {
+    /// Starts tarring `root`.
+    pub(crate) fn new(root: &Path, opts: DirTarOptions) -> io::Result<DirTar> {
+        let meta = fs::metadata(root)?;
+        if !meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a directory", root.display()),
+            ));
+        }
+        let (reader, writer) = io::pipe()?;
+        let root = root.to_owned();
+        let worker = std::thread::Builder::new()
+            .name("ocikit-dirtar".into())
+            .spawn(move || write_tree(&root, writer, opts))?;
+        Ok(DirTar {
+            pipe: Some(reader),
+            worker: Some(worker),
+        })
+    }
+
+    fn join(&mut self) -> io::Result<()> {
+        match self.worker.take() {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("directory tar thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Read for DirTar {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(pipe) = self.pipe.as_mut() else {
+            return Ok(0);
+        };
+        let n = pipe.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.pipe = None;
+            self.join()?;
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for DirTar {
+    fn drop(&mut self) {
+        // Closing the read end makes the writer fail with EPIPE, so the thread ends.
+        self.pipe = None;
+        let _ = self.join();
+    }
+}
+
+fn write_tree(root: &Path, out: io::PipeWriter, opts: DirTarOptions) -> io::Result<()> {
+    let mut paths = Vec::new();
+    collect(root, Path::new(""), &mut paths)?;
+    paths.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    let mut builder = tar::Builder::new(io::BufWriter::with_capacity(256 * 1024, out));
+    builder.follow_symlinks(false);
+    let mut seen: HashMap<(u64, u64), PathBuf> = HashMap::new();
+    for rel in &paths {
+        let full = root.join(rel);
+        let meta = fs::symlink_metadata(&full)?;
+        let ft = meta.file_type();
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(meta.mode() & 0o7777);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(if opts.keep_mtime {
+            u64::try_from(meta.mtime()).unwrap_or(0)
+        } else {
+            0
+        });
+        if ft.is_dir() {
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_size(0);
+            let mut name = rel.as_os_str().to_owned();
+            name.push("/");
+            builder.append_data(&mut h, Path::new(&name), io::empty())?;
+        } else if ft.is_symlink() {
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            let target = fs::read_link(&full)?;
+            builder.append_link(&mut h, rel, &target)?;
+        } else if ft.is_file() {
+            if meta.nlink() > 1 {
+                if let Some(first) = seen.get(&(meta.dev(), meta.ino())) {
+                    h.set_entry_type(tar::EntryType::Link);
+                    h.set_size(0);
+                    builder.append_link(&mut h, rel, first)?;
+                    continue;
+                }
+                seen.insert((meta.dev(), meta.ino()), rel.clone());
+            }
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_size(meta.len());
+            let f = fs::File::open(&full)?;
+            // Guard against a file that changes size while being read: the header is written.
+            builder.append_data(
+                &mut h,
+                rel,
+                ExactLen {
+                    inner: f,
+                    left: meta.len(),
+                    path: &full,
+                },
+            )?;
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "{}: special files (devices, fifos, sockets) are not supported",
+                    full.display()
+                ),
+            ));
+        }
+    }
+    let mut w = builder.into_inner()?;
+    w.flush()
+}
+
+fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    for entry in fs::read_dir(root.join(rel))? {
+        let entry = entry?;
+        let child = rel.join(entry.file_name());
+        let is_dir = entry.file_type()?.is_dir();
+        out.push(child.clone());
+        if is_dir {
+            collect(root, &child, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads exactly `left` bytes from a file, failing if it is shorter (it shrank while being
+/// tarred) and ignoring growth.
+struct ExactLen<'a> {
+    inner: fs::File,
+    left: u64,
+    path: &'a Path,
+}
+
+impl Read for ExactLen<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let max = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.inner.read(&mut buf[..max])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{} shrank while being read", self.path.display()),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(dir: &Path) -> Vec<u8> {
+        let mut out = Vec::new();
+        DirTar::new(dir, DirTarOptions::default())
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn deterministic_sorted_with_links() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        fs::create_dir(d.join("b")).unwrap();
+        fs::write(d.join("b/z.txt"), b"zz").unwrap();
+        fs::write(d.join("a.txt"), b"hello").unwrap();
+        fs::hard_link(d.join("a.txt"), d.join("c.txt")).unwrap();
+        std::os::unix::fs::symlink("a.txt", d.join("l")).unwrap();
+        let one = tar_of(d);
+        assert_eq!(one, tar_of(d));
+        let mut ar = tar::Archive::new(&one[..]);
+        let got: Vec<(String, tar::EntryType)> = ar
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().to_string_lossy().into_owned(),
+                    e.header().entry_type(),
+                )
+            })
+            .collect();
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a.txt", "b/", "b/z.txt", "c.txt", "l"]);
+        assert_eq!(got[3].1, tar::EntryType::Link);
+        assert_eq!(got[4].1, tar::EntryType::Symlink);
+    }
+
+    #[test]
+    fn missing_dir_is_an_error() {
+        assert!(DirTar::new(Path::new("/nonexistent-ocikit"), DirTarOptions::default()).is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! The `ocikit` binary, run as a user runs it.
+// Test helpers unwrap freely: a failure there is a test failure, not bad input.
+#![allow(clippy::unwrap_used)]
+
+mod errors;
+mod images;
+mod interop;
+mod store;
+mod support;
