@@ -19,11 +19,17 @@ use std::path::Path;
 use crate::cmd::Cmd;
 use crate::Result;
 
+mod stream;
+
 /// A named comparison: runs from the workspace root with the ARGS after `--`.
 type Comparison = fn(root: &Path, args: &[String]) -> Result<()>;
 
 /// The named comparisons: (name, one line on what it measures, the function).
-const COMPARISONS: &[(&str, &str, Comparison)] = &[];
+const COMPARISONS: &[(&str, &str, Comparison)] = &[(
+    "stream",
+    "hyperfine: `ocikit layer` vs `pigz -p 2 | sha256sum` (levels 1 and 6) on a 512 MiB tar of /usr, and output sizes",
+    stream::run,
+)];
 
 /// One bench `cargo xtask bench NAME` can run.
 enum Bench {
