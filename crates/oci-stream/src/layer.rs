@@ -118,10 +118,12 @@ impl Layer for StreamLayer {
             self.options.threads,
             self.options.block_size,
             Arc::clone(&self.live),
+            self.options.verified_diff_id.is_none(),
         );
         Ok(Box::new(CompressedReader::new(
             pipeline,
             Arc::clone(&self.results),
+            self.options.verified_diff_id.clone(),
         )))
     }
 

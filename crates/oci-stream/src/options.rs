@@ -1,6 +1,6 @@
 //! [`Options`] of a [`crate::StreamLayer`], and their validation.
 
-use oci_types::{Compression, MediaType};
+use oci_types::{Compression, Digest, MediaType};
 
 use crate::codec::Codec;
 use crate::{Error, Result};
@@ -38,7 +38,7 @@ pub const MAX_THREADS: usize = 256;
 ///
 /// ```
 /// use oci_stream::{Options, StreamLayer};
-/// use oci_types::Compression;
+/// use oci_types::{Compression, Digest};
 ///
 /// let opts = Options::new().compression(Compression::Zstd).level(9).threads(2);
 /// let layer = StreamLayer::with_options(&b"tar bytes"[..], opts).unwrap();
@@ -51,6 +51,7 @@ pub struct Options {
     media_type: Option<MediaType>,
     threads: Option<usize>,
     block_size: Option<usize>,
+    verified_diff_id: Option<Digest>,
 }
 
 impl Default for Options {
@@ -61,6 +62,7 @@ impl Default for Options {
             media_type: None,
             threads: None,
             block_size: None,
+            verified_diff_id: None,
         }
     }
 }
@@ -113,6 +115,16 @@ impl Options {
         self
     }
 
+    /// The diff_id of the input, for input whose reader already checks it as the bytes flow
+    /// (every ocikit source does: a layer read from an archive or a layout fails at its end
+    /// when the tar does not hash to its diff_id). The stream then does not hash the input a
+    /// second time, which takes one SHA-256 pass off the thread that reads the source, and
+    /// the layer reports this diff_id. Do not use it for input that nothing verifies.
+    pub fn verified_diff_id(mut self, diff_id: Digest) -> Self {
+        self.verified_diff_id = Some(diff_id);
+        self
+    }
+
     /// Checks the options and fills in the defaults.
     pub(crate) fn resolve(&self) -> Result<Resolved> {
         let codec = match &self.compression {
@@ -162,6 +174,7 @@ impl Options {
             threads,
             block_size,
             media_type,
+            verified_diff_id: self.verified_diff_id.clone(),
         })
     }
 }
@@ -190,6 +203,7 @@ pub(crate) struct Resolved {
     pub(crate) threads: usize,
     pub(crate) block_size: usize,
     pub(crate) media_type: MediaType,
+    pub(crate) verified_diff_id: Option<Digest>,
 }
 
 #[cfg(test)]

@@ -183,7 +183,10 @@ pub(crate) struct Pipeline {
     pool: Option<Pool>,
     /// Whether the pool was tried (it is started on first need, and never again).
     pool_tried: bool,
-    diff_id: Digester,
+    /// The hash of the input, or `None` when its diff_id is known and verified by the source.
+    diff_id: Option<Digester>,
+    /// Bytes read from the source.
+    input_bytes: u64,
     /// Blocks read from the source (and submitted).
     read: u64,
     /// Blocks handed out.
@@ -205,6 +208,7 @@ impl Pipeline {
         threads: usize,
         block_size: usize,
         live: Arc<AtomicUsize>,
+        hash_input: bool,
     ) -> Self {
         Pipeline {
             source: Some(source),
@@ -214,7 +218,8 @@ impl Pipeline {
             live,
             pool: None,
             pool_tried: false,
-            diff_id: Digester::new_sha256(),
+            diff_id: hash_input.then(Digester::new_sha256),
+            input_bytes: 0,
             read: 0,
             emitted: 0,
             eof: false,
@@ -230,9 +235,10 @@ impl Pipeline {
         self.eof && self.emitted == self.read
     }
 
-    /// The hash of all the input, once exhausted.
-    pub(crate) fn take_diff_id(&mut self) -> Digester {
-        std::mem::replace(&mut self.diff_id, Digester::new_sha256())
+    /// The hash of all the input (`None` when it was not hashed) and its length, once
+    /// exhausted.
+    pub(crate) fn take_input(&mut self) -> (Option<Digester>, u64) {
+        (self.diff_id.take(), self.input_bytes)
     }
 
     /// Gives back an output buffer that was handed out, for reuse.
@@ -354,7 +360,10 @@ impl Pipeline {
                 return Ok(None);
             }
         }
-        self.diff_id.update(&buf);
+        if let Some(d) = &mut self.diff_id {
+            d.update(&buf);
+        }
+        self.input_bytes += buf.len() as u64;
         self.read += 1;
         Ok(Some(buf))
     }

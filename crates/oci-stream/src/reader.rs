@@ -30,13 +30,21 @@ pub(crate) struct CompressedReader {
     current: Vec<u8>,
     pos: usize,
     digest: Digester,
+    verified_diff_id: Option<Digest>,
     state: State,
     results: Arc<OnceLock<Computed>>,
 }
 
 impl CompressedReader {
-    pub(crate) fn new(pipeline: Pipeline, results: Arc<OnceLock<Computed>>) -> Self {
+    /// `verified_diff_id`: the input's diff_id when the source verifies it (the input is not
+    /// hashed then; see `Options::verified_diff_id`).
+    pub(crate) fn new(
+        pipeline: Pipeline,
+        results: Arc<OnceLock<Computed>>,
+        verified_diff_id: Option<Digest>,
+    ) -> Self {
         CompressedReader {
+            verified_diff_id,
             pipeline,
             current: Vec::new(),
             pos: 0,
@@ -50,13 +58,19 @@ impl CompressedReader {
         if !matches!(self.state, State::Running) {
             return;
         }
-        let diff_id = self.pipeline.take_diff_id();
+        let (hashed, uncompressed_size) = self.pipeline.take_input();
+        let diff_id = match (hashed, self.verified_diff_id.take()) {
+            (Some(h), _) => h.finish(),
+            (None, Some(known)) => known,
+            // The pipeline hashes whenever no verified diff_id was given.
+            (None, None) => return self.fail(&io::Error::other("stream layer: input not hashed")),
+        };
         let digest = std::mem::replace(&mut self.digest, Digester::new_sha256());
         let computed = Computed {
             size: digest.bytes(),
-            uncompressed_size: diff_id.bytes(),
+            uncompressed_size,
             digest: digest.finish(),
-            diff_id: diff_id.finish(),
+            diff_id,
         };
         // Only this reader sets it, once.
         let _ = self.results.set(computed);

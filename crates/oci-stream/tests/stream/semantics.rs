@@ -194,3 +194,37 @@ fn works_as_a_shared_dyn_layer() {
     assert_eq!(layer.digest().unwrap(), Digest::sha256(&blob));
     assert_eq!(layer.diff_id().unwrap(), Digest::sha256(&input));
 }
+
+#[test]
+fn a_verified_diff_id_is_reported_without_hashing_the_input_again() {
+    let data = text(3 << 20, 11);
+    let diff_id = Digest::sha256(&data);
+    // The source verifies what it gives: the layer takes its diff_id and still counts, and
+    // its output is the same as when it hashes the input itself.
+    let plain = StreamLayer::with_options(Cursor::new(data.clone()), Options::new()).unwrap();
+    let plain_blob = read_all(&plain, 64 * 1024);
+    let source =
+        oci_types::VerifyingReader::new(Cursor::new(data.clone()), diff_id.clone(), None).unwrap();
+    let opts = Options::new().verified_diff_id(diff_id.clone());
+    let layer = StreamLayer::with_options(source, opts).unwrap();
+    let blob = read_all(&layer, 64 * 1024);
+    assert!(
+        blob == plain_blob,
+        "same bytes whether or not the input is hashed"
+    );
+    assert_eq!(layer.diff_id().unwrap(), diff_id);
+    assert_eq!(layer.digest().unwrap(), Digest::sha256(&blob));
+    assert_eq!(layer.uncompressed_size().unwrap(), data.len() as u64);
+
+    // A source whose bytes do not match fails the stream, and nothing is computed.
+    let mut tampered = data.clone();
+    tampered[12345] ^= 1;
+    let source =
+        oci_types::VerifyingReader::new(Cursor::new(tampered), diff_id.clone(), None).unwrap();
+    let layer =
+        StreamLayer::with_options(source, Options::new().verified_diff_id(diff_id)).unwrap();
+    let mut r = layer.compressed().unwrap();
+    assert!(r.read_to_end(&mut Vec::new()).is_err());
+    not_computed(layer.diff_id(), "diff_id");
+    not_computed(layer.digest(), "digest");
+}
