@@ -160,7 +160,8 @@ pub(crate) struct CompressArgs {
     /// Layer compression of the output (default: gzip for OCI layouts, none for docker archives).
     #[arg(long, value_enum)]
     pub(crate) compress: Option<CompressKind>,
-    /// Compression level.
+    /// Compression level (gzip 0-12, zstd 1-22). Default: gzip 2 for convert (output as small
+    /// as skopeo's), gzip 1 for append (go-containerregistry's stream default), zstd 3.
     #[arg(long)]
     pub(crate) level: Option<u32>,
 }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use oci_partial::mutate::{append_layers, empty_image, with_platform, Addendum, Family};
 use oci_partial::Layer;
 use oci_stream::StreamLayer;
-use oci_types::{Compression, History, Platform, Reference};
+use oci_types::{History, Platform, Reference};
 
 use super::sink::{self, Compress, Naming};
 use super::source;
@@ -59,12 +59,10 @@ pub(crate) fn run(args: Args, progress: Progress) -> Result<ExitCode> {
         };
         source::open_one(&name)?.image
     };
-    // Layers are compressed once, by the parallel stream compressor, in the output's format
-    // (a docker archive stores them decompressed, so it gets gzip level 1, the cheapest).
-    let compression = match args.compress.kind {
-        Some(crate::cli::CompressKind::Zstd) => Compression::Zstd,
-        _ => Compression::Gzip,
-    };
+    // Layers are streamed once, straight into the output's layer compression (a docker
+    // archive stores tars, so by default they are not compressed at all), by the parallel
+    // stream compressor, so the writer never has to recompress a one-shot stream.
+    let compression = args.compress.target(&output);
     let mut adds = Vec::with_capacity(args.layers.len());
     for (i, arg) in args.layers.iter().enumerate() {
         let reader = open_layer(arg, args.keep_mtime)?;

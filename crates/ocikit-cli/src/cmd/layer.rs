@@ -48,7 +48,9 @@ pub(crate) fn run(
     } else {
         Compression::Gzip
     };
-    let mut opts = Options::new().compression(compression);
+    let mut opts = Options::new()
+        .compression(compression)
+        .threads(super::sink::stream_threads());
     if let Some(l) = level {
         opts = opts.level(l);
     }

@@ -198,6 +198,52 @@ fn convert_recompresses_and_keeps_diff_ids() {
 }
 
 #[test]
+fn append_streams_into_the_output_compression() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    make_tree(&d.join("root"));
+    let tar_of_root = |dir: &str| {
+        let o: Value =
+            serde_json::from_str(&ocikit(d, &["inspect", dir, "--json"]).ok().stdout).unwrap();
+        o[0]["layers"][0].clone()
+    };
+    for (flag, media_type) in [
+        ("none", "application/vnd.oci.image.layer.v1.tar"),
+        ("zstd", "application/vnd.oci.image.layer.v1.tar+zstd"),
+        ("gzip", "application/vnd.oci.image.layer.v1.tar+gzip"),
+    ] {
+        let out = format!("oci:{flag}:v1");
+        ocikit(
+            d,
+            &[
+                "append",
+                "scratch",
+                "root",
+                "-t",
+                "a:v1",
+                "-o",
+                &out,
+                "--compress",
+                flag,
+            ],
+        )
+        .ok();
+        let layer = tar_of_root(&out);
+        assert_eq!(layer["media_type"], media_type);
+        ocikit(d, &["verify", &out]).ok();
+    }
+    // The same tar whatever the compression.
+    assert_eq!(
+        tar_of_root("oci:none:v1")["diff_id"],
+        tar_of_root("oci:zstd:v1")["diff_id"]
+    );
+    assert_eq!(
+        tar_of_root("oci:none:v1")["diff_id"],
+        tar_of_root("oci:none:v1")["digest"]
+    );
+}
+
+#[test]
 fn every_command_has_help_with_an_example() {
     let t = tempfile::tempdir().unwrap();
     for cmd in ["inspect", "convert", "append", "layer", "store", "verify"] {
