@@ -2,6 +2,27 @@
 
 use crate::support::*;
 
+/// `umoci unpack` of `image` (a layout ref in `dir`) into `bundle` gives exactly the tree `root`.
+#[track_caller]
+fn assert_unpacks_to(dir: &std::path::Path, image: &str, bundle: &str, root: &str) {
+    peer(
+        dir,
+        "umoci",
+        &["unpack", "--rootless", "--image", image, bundle],
+    );
+    let diff = std::process::Command::new("diff")
+        .arg("-r")
+        .arg(dir.join(root))
+        .arg(dir.join(bundle).join("rootfs"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        diff.status.success(),
+        "{image} unpacks to a different tree: {out}"
+    );
+}
+
 #[test]
 fn skopeo_and_umoci_accept_what_append_writes() {
     if !have("skopeo") || !have("umoci") {
@@ -30,44 +51,14 @@ fn skopeo_and_umoci_accept_what_append_writes() {
         "skopeo",
         &["copy", "docker-archive:demo.tar", "oci:sk:v1"],
     );
-    peer(
-        d,
-        "umoci",
-        &["unpack", "--rootless", "--image", "sk:v1", "bundle"],
-    );
-    let diff = std::process::Command::new("diff")
-        .arg("-r")
-        .arg(d.join("root"))
-        .arg(d.join("bundle/rootfs"))
-        .output()
-        .unwrap();
-    assert!(
-        diff.status.success(),
-        "unpacked tree differs: {}",
-        String::from_utf8_lossy(&diff.stdout)
-    );
+    assert_unpacks_to(d, "sk:v1", "bundle", "root");
 
     // Our OCI layout too: skopeo sees the same config as in its own conversion.
     ocikit(d, &["convert", "demo.tar", "oci:ours:v1"]).ok();
     let ours = peer(d, "skopeo", &["inspect", "--config", "oci:ours:v1"]);
     let theirs = peer(d, "skopeo", &["inspect", "--config", "oci:sk:v1"]);
     assert_eq!(ours, theirs, "the config is byte-for-byte the same");
-    peer(
-        d,
-        "umoci",
-        &["unpack", "--rootless", "--image", "ours:v1", "bundle2"],
-    );
-    let diff = std::process::Command::new("diff")
-        .arg("-r")
-        .arg(d.join("root"))
-        .arg(d.join("bundle2/rootfs"))
-        .output()
-        .unwrap();
-    assert!(
-        diff.status.success(),
-        "unpacked tree differs: {}",
-        String::from_utf8_lossy(&diff.stdout)
-    );
+    assert_unpacks_to(d, "ours:v1", "bundle2", "root");
     // skopeo's layout read by us, converted back: the identical archive (our scratch config
     // has the bytes skopeo's Go types give it, so skopeo's conversion keeps its digest).
     ocikit(
