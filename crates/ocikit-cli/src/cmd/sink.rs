@@ -112,7 +112,7 @@ pub(crate) fn write_image(
                 }
                 None => naming.reference.map(Reference::tag_or_latest),
             };
-            let (image, storage) = if compress.kind.is_none() || target == Compression::None {
+            let (image, storage) = if target == Compression::None {
                 // Stored decompressed, as docker save does: the writer reads each layer's tar.
                 (with_progress(image, progress)?, LayerStorage::Uncompressed)
             } else {
@@ -160,7 +160,10 @@ fn recompress(
             continue;
         }
         changed = true;
-        let bar = progress.bytes(&format!("layer {i}"), layer.uncompressed_size_hint());
+        let bar = progress.bytes(
+            &format!("layer {i}"),
+            uncompressed_size_hint(layer.as_ref()),
+        );
         let reader = ProgressReader::new(layer.uncompressed()?, bar);
         let mut opts = compress.stream_options(target, family.layer_media_type(target));
         // Every source verifies the tar against its diff_id as it streams, so the stream need
@@ -282,17 +285,11 @@ impl Layer for ProgressLayer {
     }
 }
 
-trait SizeHint {
-    fn uncompressed_size_hint(&self) -> Option<u64>;
-}
-
-impl SizeHint for Arc<dyn Layer> {
-    /// The uncompressed size when it is known without reading (never streams the layer).
-    fn uncompressed_size_hint(&self) -> Option<u64> {
-        match self.media_type().ok()?.compression()? {
-            Compression::None => self.size().ok(),
-            _ => None,
-        }
+/// The uncompressed size when it is known without reading (never streams the layer).
+fn uncompressed_size_hint(layer: &dyn Layer) -> Option<u64> {
+    match layer.media_type().ok()?.compression()? {
+        Compression::None => layer.size().ok(),
+        _ => None,
     }
 }
 
