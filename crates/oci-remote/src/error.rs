@@ -1,0 +1,181 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+use oci_types::{Digest, MediaType};
+
+/// Everything that can go wrong talking to a registry.
+///
+/// Each variant names what it concerns: the registry, the repository, the URL asked, the
+/// digest. Credentials and tokens never appear in an error's text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The registry answered with an unexpected status. `code` and `message` are the first
+    /// entry of the distribution API's error body (`{"errors":[{"code":..,"message":..}]}`)
+    /// when it sent one.
+    #[error("{method} {url}: {status}{}", code_message(code, message))]
+    Status {
+        /// The HTTP method.
+        method: &'static str,
+        /// The URL, without query credentials (there never are any).
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The distribution error code (`BLOB_UNKNOWN`, `MANIFEST_INVALID`, ...).
+        code: Option<String>,
+        /// The error's message.
+        message: Option<String>,
+    },
+    /// The connection failed (refused, reset, timed out, TLS) after every retry.
+    #[error("{method} {url}: {source}")]
+    Transport {
+        /// The HTTP method.
+        method: &'static str,
+        /// The URL.
+        url: String,
+        /// What the HTTP client reported.
+        #[source]
+        source: Box<ureq::Error>,
+    },
+    /// The registry refused the credentials, or asked for a kind of authentication this crate
+    /// does not speak.
+    #[error("authentication to {registry} failed: {reason}")]
+    Unauthorized {
+        /// The registry host (`host[:port]`).
+        registry: String,
+        /// Why (the status and message of the registry or token server).
+        reason: String,
+    },
+    /// A plain-HTTP registry that is neither on a loopback address nor explicitly allowed.
+    #[error("refusing plain HTTP to {registry}: only loopback registries, or those allowed with `insecure`, may use it")]
+    InsecureRefused {
+        /// The registry host.
+        registry: String,
+    },
+    /// A manifest, index or blob the registry does not have.
+    #[error("{what} {reference} not found in {repository}")]
+    NotFound {
+        /// `"manifest"` or `"blob"`.
+        what: &'static str,
+        /// The tag or digest asked for.
+        reference: String,
+        /// `host/repository`.
+        repository: String,
+    },
+    /// The registry's answer breaks the protocol (no `Location` after starting an upload, a
+    /// body that is not the JSON it must be, a `Docker-Content-Digest` that disagrees).
+    #[error("{url}: invalid response: {reason}")]
+    InvalidResponse {
+        /// The URL asked.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A manifest whose media type is neither an image manifest nor an index this crate reads.
+    #[error("{reference}: unsupported manifest media type {media_type}")]
+    UnsupportedMediaType {
+        /// The reference asked for.
+        reference: String,
+        /// The media type the registry sent.
+        media_type: MediaType,
+    },
+    /// A `WWW-Authenticate` challenge or `Link` header that cannot be parsed.
+    #[error("invalid {header} header: {reason}")]
+    InvalidHeader {
+        /// The header's name.
+        header: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A docker `config.json` (or podman `auth.json`) that cannot be read or parsed.
+    #[error("{}: {reason}", path.display())]
+    Credentials {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A layer's digest the image promised differs from the bytes that were uploaded.
+    #[error("uploaded blob of {context}: expected {expected}, uploaded {actual}")]
+    UploadedDigest {
+        /// What was uploaded.
+        context: String,
+        /// The digest the image promised.
+        expected: Box<Digest>,
+        /// The digest of the bytes sent.
+        actual: Box<Digest>,
+    },
+    /// A parse or verification error (digest or size mismatch of a downloaded blob, bad JSON).
+    #[error(transparent)]
+    Types(#[from] oci_types::Error),
+    /// An error of the image, index or layer being written.
+    #[error(transparent)]
+    Partial(Box<oci_partial::Error>),
+    /// An I/O error with what was being done.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn code_message(code: &Option<String>, message: &Option<String>) -> String {
+    match (code, message) {
+        (Some(c), Some(m)) => format!(" {c}: {m}"),
+        (Some(c), None) => format!(" {c}"),
+        (None, Some(m)) => format!(": {m}"),
+        (None, None) => String::new(),
+    }
+}
+
+impl From<oci_partial::Error> for Error {
+    fn from(e: oci_partial::Error) -> Error {
+        match e {
+            oci_partial::Error::Types(t) => Error::Types(t),
+            oci_partial::Error::Source(s) => match s.downcast::<Error>() {
+                Ok(remote) => *remote,
+                Err(other) => Error::Partial(Box::new(oci_partial::Error::Source(other))),
+            },
+            other => Error::Partial(Box::new(other)),
+        }
+    }
+}
+
+impl From<Error> for oci_partial::Error {
+    fn from(e: Error) -> oci_partial::Error {
+        match e {
+            Error::Types(t) => oci_partial::Error::Types(t),
+            Error::Partial(p) => *p,
+            other => oci_partial::Error::source(other),
+        }
+    }
+}
+
+impl Error {
+    /// An I/O error with context; a digest or size mismatch found by a verifying reader
+    /// becomes [`Error::Types`].
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        match oci_types::Error::from_io(source) {
+            oci_types::Error::Io(source) => Error::Io {
+                context: context.into(),
+                source,
+            },
+            other => Error::Types(other),
+        }
+    }
+
+    /// The HTTP status, for [`Error::Status`].
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

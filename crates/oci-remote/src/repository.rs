@@ -1,0 +1,82 @@
+//! [`Repository`]: one repository of one registry, the handle every operation starts from.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::registry::RegistryState;
+use crate::transport::{self, Answer, Call};
+
+/// One repository (`host/name`) of a registry, through a [`Client`].
+///
+/// Cheap to clone and `Send + Sync`. The operations live in the modules that name them: blobs
+/// ([`Repository::blob`], [`Repository::blob_exists`], [`Repository::upload_blob`], ...),
+/// manifests, tags and referrers.
+#[derive(Clone)]
+pub struct Repository {
+    pub(crate) client: Client,
+    pub(crate) registry: Arc<RegistryState>,
+    pub(crate) name: String,
+}
+
+impl fmt::Debug for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Repository({}/{})", self.registry.host, self.name)
+    }
+}
+
+impl fmt::Display for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.registry.host, self.name)
+    }
+}
+
+impl Repository {
+    pub(crate) fn new(client: Client, registry: Arc<RegistryState>, name: String) -> Repository {
+        Repository {
+            client,
+            registry,
+            name,
+        }
+    }
+
+    /// The registry host (`host[:port]`, `docker.io` for Docker Hub).
+    pub fn registry(&self) -> &str {
+        &self.registry.host
+    }
+
+    /// The repository's name within the registry (`library/alpine`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The client this handle uses.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Another repository of the same registry, through the same client.
+    pub fn sibling(&self, name: &str) -> Repository {
+        Repository::new(self.client.clone(), self.registry.clone(), name.to_owned())
+    }
+
+    /// `repository:NAME:pull`.
+    pub(crate) fn pull_scope(&self) -> Vec<String> {
+        vec![format!("repository:{}:pull", self.name)]
+    }
+
+    /// `repository:NAME:pull,push`.
+    pub(crate) fn push_scope(&self) -> Vec<String> {
+        vec![format!("repository:{}:pull,push", self.name)]
+    }
+
+    /// `/v2/NAME/` + `rest`.
+    pub(crate) fn path(&self, rest: &str) -> String {
+        format!("/v2/{}/{rest}", self.name)
+    }
+
+    pub(crate) fn send(&self, scopes: &[String], call: Call<'_>) -> Result<Answer> {
+        transport::send(&self.client, &self.registry, scopes, call)
+    }
+}
