@@ -76,6 +76,7 @@ pub use gc::GcReport;
 pub use layout::Layout;
 pub use read::BlobVerifier;
 pub use refname::check_ref_name;
+pub use write::PARALLEL_LAYERS;
 
 /// How deep indexes may nest in indexes before reads and writes stop with
 /// [`Error::TooDeep`].

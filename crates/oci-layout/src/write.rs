@@ -1,7 +1,8 @@
 //! Writing images, indexes, layers and blobs into a layout.
 
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use oci_content::{copy_reader, CommitOpts, IngestManager, Ingester, WriterOpts};
@@ -9,6 +10,9 @@ use oci_partial::{Child, Image, ImageIndex, Layer};
 use oci_types::{Descriptor, Digest, Index, Manifest, Raw};
 
 use crate::{check_ref_name, Error, Layout, Result, MAX_NESTING};
+
+/// How many layers of one image are written at once.
+pub const PARALLEL_LAYERS: usize = 4;
 
 /// Counts the unique ingest refs of this process.
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
@@ -113,14 +117,53 @@ impl Layout {
         oci_content::exists(self.store(), digest).map_err(|e| self.content_error(e))
     }
 
+    /// The layers' blobs, [`PARALLEL_LAYERS`] at a time: a layer fetched from a registry or
+    /// compressed on the fly spends its time waiting on the network or on one core, so
+    /// several at once keep both busy. The first error stops new layers from starting and is
+    /// returned once the running ones end.
+    fn put_layers(&self, layers: &[Arc<dyn Layer>]) -> Result<()> {
+        if layers.len() <= 1 {
+            return layers
+                .iter()
+                .try_for_each(|l| self.put_layer(l.as_ref()).map(drop));
+        }
+        let next = AtomicUsize::new(0);
+        let first_error: Mutex<Option<Error>> = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..PARALLEL_LAYERS.min(layers.len()) {
+                scope.spawn(|| loop {
+                    let stop = first_error
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .is_some();
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let (false, Some(layer)) = (stop, layers.get(i)) else {
+                        return;
+                    };
+                    if let Err(e) = self.put_layer(layer.as_ref()) {
+                        first_error
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .get_or_insert(e);
+                    }
+                });
+            }
+        });
+        match first_error
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// The blobs of an image; returns the descriptor for `index.json`.
     fn put_image(&self, image: &dyn Image) -> Result<Descriptor> {
         let layers = image
             .layers()
             .map_err(|e| Error::image("listing the layers of an image", e))?;
-        for layer in &layers {
-            self.put_layer(layer.as_ref())?;
-        }
+        self.put_layers(&layers)?;
         // Only now: an image with streaming layers knows its manifest once they were read.
         let raw = image
             .raw_manifest()

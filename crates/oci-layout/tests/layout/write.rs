@@ -1,7 +1,7 @@
 //! Writing images, indexes, layers and blobs; index.json edits.
 
 use std::io::Cursor;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use oci_content::IngestManager;
@@ -456,4 +456,83 @@ fn write_layer_returns_the_descriptor_and_skips_present_blobs() {
     };
     assert_eq!(layout.write_layer(&counting).unwrap(), desc);
     assert_eq!(opens.load(Ordering::SeqCst), 0);
+}
+
+/// A layer whose stream opens only once `peers` layers' streams are open at the same time
+/// (or, failing that, after 20 s, counted as a timeout).
+struct Rendezvous {
+    inner: Arc<dyn Layer>,
+    state: Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>,
+    peers: usize,
+    timeouts: Arc<AtomicUsize>,
+}
+
+impl Layer for Rendezvous {
+    fn digest(&self) -> oci_partial::Result<Digest> {
+        self.inner.digest()
+    }
+    fn diff_id(&self) -> oci_partial::Result<Digest> {
+        self.inner.diff_id()
+    }
+    fn compressed(&self) -> oci_partial::Result<oci_partial::BlobReader> {
+        let (lock, cvar) = &*self.state;
+        let mut open = lock.lock().unwrap();
+        *open += 1;
+        cvar.notify_all();
+        let (open, timeout) = cvar
+            .wait_timeout_while(open, std::time::Duration::from_secs(20), |n| {
+                *n < self.peers
+            })
+            .unwrap();
+        drop(open);
+        if timeout.timed_out() {
+            self.timeouts.fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.compressed()
+    }
+    fn uncompressed(&self) -> oci_partial::Result<oci_partial::BlobReader> {
+        self.inner.uncompressed()
+    }
+    fn size(&self) -> oci_partial::Result<u64> {
+        self.inner.size()
+    }
+    fn media_type(&self) -> oci_partial::Result<MediaType> {
+        self.inner.media_type()
+    }
+    fn descriptor(&self) -> oci_partial::Result<Descriptor> {
+        self.inner.descriptor()
+    }
+}
+
+#[test]
+fn the_layers_of_an_image_are_written_at_the_same_time() {
+    let (_dir, layout) = new_layout();
+    let base = random::image(31, oci_layout::PARALLEL_LAYERS, 10_000);
+    let state = Arc::new((std::sync::Mutex::new(0), std::sync::Condvar::new()));
+    let timeouts = Arc::new(AtomicUsize::new(0));
+    let layers = base
+        .layers()
+        .unwrap()
+        .into_iter()
+        .map(|inner| {
+            Arc::new(Rendezvous {
+                inner,
+                state: Arc::clone(&state),
+                peers: oci_layout::PARALLEL_LAYERS,
+                timeouts: Arc::clone(&timeouts),
+            }) as Arc<dyn Layer>
+        })
+        .collect();
+    let image = WithLayers {
+        inner: Arc::clone(&base),
+        layers,
+    };
+    layout.write_image(&image, Some("parallel")).unwrap();
+    // Every layer's stream was open while the others were: none waited in vain.
+    assert_eq!(timeouts.load(Ordering::SeqCst), 0);
+    validate_image(
+        layout.image_by_ref("parallel").unwrap().as_ref(),
+        ValidateOptions::default(),
+    )
+    .unwrap();
 }
