@@ -21,6 +21,9 @@ pub(crate) struct RegistryState {
     allow_http: bool,
     ping: Mutex<Option<Ping>>,
     tokens: Mutex<HashMap<String, Token>>,
+    /// Held while a token is fetched, so that threads wanting the same scopes wait for one
+    /// fetch instead of each asking the token server.
+    fetching: Mutex<()>,
 }
 
 /// The outcome of `GET /v2/`.
@@ -49,6 +52,7 @@ impl RegistryState {
             allow_http,
             ping: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
+            fetching: Mutex::new(()),
         }
     }
 
@@ -165,13 +169,13 @@ impl RegistryState {
                     return Ok(Some(format!("Bearer {token}")));
                 }
                 let key = scopes.join(" ");
-                {
-                    let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(t) = tokens.get(&key) {
-                        if Instant::now() < t.renew_at {
-                            return Ok(Some(format!("Bearer {}", t.value)));
-                        }
-                    }
+                if let Some(cached) = self.cached_token(&key) {
+                    return Ok(Some(cached));
+                }
+                let _fetching = self.fetching.lock().unwrap_or_else(PoisonError::into_inner);
+                // Another thread may have fetched it while this one waited.
+                if let Some(cached) = self.cached_token(&key) {
+                    return Ok(Some(cached));
                 }
                 let fetched = token::fetch(client, &self.host, challenge, scopes, &credential)?;
                 let lifetime = Duration::from_secs(fetched.expires_in.max(60));
@@ -191,6 +195,15 @@ impl RegistryState {
             }
             AuthScheme::Other(_) => Ok(None),
         }
+    }
+
+    /// The `Authorization` value of a live cached token for the scope key.
+    fn cached_token(&self, key: &str) -> Option<String> {
+        let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        tokens
+            .get(key)
+            .filter(|t| Instant::now() < t.renew_at)
+            .map(|t| format!("Bearer {}", t.value))
     }
 
     /// Forgets the token for `scopes` (after a 401), so that the next request fetches one.
