@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use oci_types::{Digest, MediaType};
+use oci_types::MediaType;
 
 /// Everything that can go wrong talking to a registry.
 ///
@@ -95,16 +95,6 @@ pub enum Error {
         path: PathBuf,
         /// Why.
         reason: String,
-    },
-    /// A layer's digest the image promised differs from the bytes that were uploaded.
-    #[error("uploaded blob of {context}: expected {expected}, uploaded {actual}")]
-    UploadedDigest {
-        /// What was uploaded.
-        context: String,
-        /// The digest the image promised.
-        expected: Box<Digest>,
-        /// The digest of the bytes sent.
-        actual: Box<Digest>,
     },
     /// A parse or verification error (digest or size mismatch of a downloaded blob, bad JSON).
     #[error(transparent)]

@@ -105,11 +105,27 @@ impl Repository {
     /// stream (a compressor) keeps running during network round trips; at most three chunks
     /// are in memory. A chunk cut off midway is resumed from what the registry received.
     pub fn upload_stream(&self, reader: &mut (dyn Read + Send)) -> Result<(Digest, u64)> {
+        self.upload_chunked(reader, true, |_, hashed| {
+            hashed.ok_or_else(|| Error::io("hashing the upload", io::Error::other("no digest")))
+        })
+    }
+
+    /// The chunked upload of `upload_stream`. Chunks are hashed when `hash` is set; at the
+    /// end `digest_of(size, hashed)` names the digest to finish with: the one hashed here, or
+    /// one from a source that hashed its own output, such as a streaming layer (the registry
+    /// checks it against what arrived either way). Returns that digest and the size sent.
+    pub(crate) fn upload_chunked(
+        &self,
+        reader: &mut (dyn Read + Send),
+        hash: bool,
+        digest_of: impl FnOnce(u64, Option<Digest>) -> Result<Digest>,
+    ) -> Result<(Digest, u64)> {
+        let mut digester = hash.then(Digester::new_sha256);
         let chunk_size = self.client.options().chunk_size_value();
         let mut session = self.start_upload()?;
         let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(1);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
-        let mut digester = Digester::new_sha256();
+        let mut size = 0u64;
         thread::scope(|scope| -> Result<(Digest, u64)> {
             let producer = scope.spawn(move || -> io::Result<()> {
                 loop {
@@ -132,7 +148,10 @@ impl Repository {
             });
             let mut send_error = None;
             for chunk in full_rx.iter() {
-                digester.update(&chunk);
+                if let Some(d) = digester.as_mut() {
+                    d.update(&chunk);
+                }
+                size += chunk.len() as u64;
                 if let Err(e) = session.patch_resuming(&chunk) {
                     send_error = Some(e);
                     break;
@@ -157,8 +176,7 @@ impl Repository {
                     ))
                 }
             }
-            let size = digester.bytes();
-            let digest = digester.finish();
+            let digest = digest_of(size, digester.take().map(Digester::finish))?;
             session.finish_bytes(&[], &digest)?;
             Ok((digest, size))
         })

@@ -348,17 +348,21 @@ impl Repository {
             size: None,
         });
         let mut reader = Counting::new(layer.compressed()?, id, options);
-        let result = self.upload_stream(&mut reader);
+        // The layer hashes its output as it hands it out: its digest, known once the stream
+        // is read, finishes the upload (the registry checks it against what arrived), so the
+        // bytes are not hashed a second time here.
+        let result = self.upload_chunked(&mut reader, false, |sent, _| {
+            let size = layer.size()?;
+            if size != sent {
+                return Err(Error::InvalidResponse {
+                    url: self.to_string(),
+                    reason: format!("a streaming layer of {size} bytes sent {sent}"),
+                });
+            }
+            Ok(layer.digest()?)
+        });
         reader.source_error(|| "reading a streaming layer".to_owned())?;
         let (digest, size) = result?;
-        let computed = layer.digest()?;
-        if computed != digest {
-            return Err(Error::UploadedDigest {
-                context: format!("a streaming layer to {self}"),
-                expected: Box::new(computed),
-                actual: Box::new(digest),
-            });
-        }
         options.emit(Progress::Finished {
             id,
             digest: digest.clone(),
