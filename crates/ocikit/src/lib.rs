@@ -11,6 +11,7 @@
 pub use oci_content as content;
 pub use oci_layout as layout;
 pub use oci_partial as partial;
+pub use oci_remote as remote;
 pub use oci_stream as stream;
 pub use oci_tarfile as tarfile;
 pub use oci_types as types;
