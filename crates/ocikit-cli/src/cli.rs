@@ -1,15 +1,36 @@
 //! The command line, as clap sees it.
 
+use std::convert::Infallible;
+use std::fmt;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Container images without a daemon: inspect, convert, build, store and verify docker
-/// archives and OCI layouts.
+/// What `convert`, `push` and `pull` do with an index, and how registries are reached (the end
+/// of their `--help`).
+macro_rules! copy_help {
+    () => {
+        "An index (a multi-platform image: in a registry, or an OCI layout ref naming one) is \
+copied whole into an OCI layout or a registry, and as its linux/amd64 image into a docker \
+archive (which holds single images); --platform copies one platform's image wherever the \
+destination. Layers already compressed are copied as they are to a registry; uncompressed ones \
+(of a docker archive) are compressed once, streaming into their upload.
+
+Credentials: --src-creds/--dest-creds (or --creds of push and pull) USER:PASS, or USER to be \
+asked for the password on the terminal; otherwise those of --authfile, else of \
+$REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json or \
+~/.docker/config.json (credential helpers are not run). Registries are spoken to over HTTPS, \
+except loopback ones (localhost, 127.0.0.0/8, ::1) and those named by --insecure-registry, \
+which may use plain HTTP."
+    };
+}
+
+/// Container images without a daemon: inspect, convert, build, store, verify, push and pull
+/// docker archives, OCI layouts and registry images.
 ///
 /// Image names follow skopeo's transports: docker-archive:PATH[:NAME:TAG] (or :@N for the
-/// N-th image), oci:DIR[:REF], or a bare path (a file is a docker archive, a directory an
-/// OCI layout).
+/// N-th image), oci:DIR[:REF], docker://HOST/REPO[:TAG|@DIGEST] (a registry; no tag means
+/// :latest), or a bare path (a file is a docker archive, a directory an OCI layout).
 #[derive(Debug, Parser)]
 #[command(name = "ocikit", version, propagate_version = true)]
 pub(crate) struct Cli {
@@ -27,15 +48,22 @@ pub(crate) enum Command {
         after_help = "Example:\n  ocikit inspect docker-archive:image.tar\n  ocikit inspect oci:layout:latest --json"
     )]
     Inspect {
-        /// The image (or archive / layout: every image in it).
+        /// The image (or archive / layout / registry index: every image in it).
         src: String,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Credentials for a docker:// image.
+        #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
+        creds: Option<Secret>,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
-    /// Copy an image between docker archives and OCI layouts, verifying every digest.
+    /// Copy an image between docker archives, OCI layouts and registries, verifying every
+    /// digest.
     #[command(
-        after_help = "Example:\n  ocikit convert docker-archive:image.tar oci:layout:v1\n  ocikit convert oci:layout:v1 docker-archive:out.tar:example.com/app:v1"
+        after_help = "Example:\n  ocikit convert docker-archive:image.tar oci:layout:v1\n  ocikit convert oci:layout:v1 docker-archive:out.tar:example.com/app:v1\n  ocikit convert docker://registry.example.com/app:v1 oci:layout:v1",
+        after_long_help = concat!("Example:\n  ocikit convert docker-archive:image.tar oci:layout:v1\n  ocikit convert oci:layout:v1 docker-archive:out.tar:example.com/app:v1\n  ocikit convert docker://registry.example.com/app:v1 oci:layout:v1", "\n\n", copy_help!()),
     )]
     Convert {
         /// Where to read.
@@ -44,10 +72,48 @@ pub(crate) enum Command {
         dst: String,
         #[command(flatten)]
         compress: CompressArgs,
+        #[command(flatten)]
+        copy: CopyArgs,
+    },
+    /// Push an image to a registry: `convert` whose destination is docker://.
+    #[command(
+        after_help = "Example:\n  ocikit push image.tar docker://registry.example.com/app:v1\n  ocikit push oci:layout:v1 docker://localhost:5000/app:v1 --creds me",
+        after_long_help = concat!("Example:\n  ocikit push image.tar docker://registry.example.com/app:v1\n  ocikit push oci:layout:v1 docker://localhost:5000/app:v1 --creds me", "\n\n", copy_help!()),
+    )]
+    Push {
+        /// The image to push.
+        src: String,
+        /// docker://HOST/REPO[:TAG] (no tag means :latest).
+        dst: String,
+        /// Credentials for the registry pushed to (the same as --dest-creds).
+        #[arg(long, value_name = "USER[:PASS]", value_parser = secret, conflicts_with = "dest_creds")]
+        creds: Option<Secret>,
+        #[command(flatten)]
+        compress: CompressArgs,
+        #[command(flatten)]
+        copy: CopyArgs,
+    },
+    /// Pull an image from a registry: `convert` whose source is docker://.
+    #[command(
+        after_help = "Example:\n  ocikit pull docker://registry.example.com/app:v1 oci:layout:v1\n  ocikit pull docker://localhost:5000/app@sha256:... app.tar --platform linux/arm64",
+        after_long_help = concat!("Example:\n  ocikit pull docker://registry.example.com/app:v1 oci:layout:v1\n  ocikit pull docker://localhost:5000/app@sha256:... app.tar --platform linux/arm64", "\n\n", copy_help!()),
+    )]
+    Pull {
+        /// docker://HOST/REPO[:TAG|@DIGEST] (no tag means :latest).
+        src: String,
+        /// Where to write (replaced only on success).
+        dst: String,
+        /// Credentials for the registry pulled from (the same as --src-creds).
+        #[arg(long, value_name = "USER[:PASS]", value_parser = secret, conflicts_with = "src_creds")]
+        creds: Option<Secret>,
+        #[command(flatten)]
+        compress: CompressArgs,
+        #[command(flatten)]
+        copy: CopyArgs,
     },
     /// Append layers (directories or tars) to a base image and write the result.
     #[command(
-        after_help = "Example:\n  ocikit append scratch ./rootfs -t example.com/app:v1 -o app.tar\n  tar -c -C dir . | ocikit append oci:base:v1 - -t app:v2 -o oci:out:v2"
+        after_help = "Example:\n  ocikit append scratch ./rootfs -t example.com/app:v1 -o app.tar\n  tar -c -C dir . | ocikit append oci:base:v1 - -t app:v2 -o oci:out:v2\n  ocikit append docker://localhost:5000/base:v1 ./rootfs -o docker://localhost:5000/app:v1"
     )]
     Append {
         /// `scratch` or any image.
@@ -55,9 +121,9 @@ pub(crate) enum Command {
         /// Directories, tar files, or `-` for a tar on stdin.
         #[arg(required = true)]
         layers: Vec<String>,
-        /// Name and tag of the new image.
+        /// Name and tag of the new image (default for a docker:// output: its reference).
         #[arg(short = 't', long = "tag")]
-        tag: String,
+        tag: Option<String>,
         /// Where to write the new image.
         #[arg(short = 'o', long = "output")]
         output: String,
@@ -65,20 +131,41 @@ pub(crate) enum Command {
         /// same tree gives the same layer).
         #[arg(long)]
         keep_mtime: bool,
-        /// Platform of a scratch image, os/arch[/variant].
+        /// Platform of a scratch image, or the image to take from a registry index base,
+        /// os/arch[/variant].
         #[arg(long, default_value = "linux/amd64")]
         platform: String,
         #[command(flatten)]
         compress: CompressArgs,
+        /// Credentials for a docker:// base.
+        #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
+        src_creds: Option<Secret>,
+        /// Credentials for a docker:// output.
+        #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
+        dest_creds: Option<Secret>,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
-    /// Stream a tar into a content store as a layer and print its descriptor as JSON.
-    #[command(after_help = "Example:\n  tar -c -C dir . | ocikit layer - --store ./store")]
+    /// Stream a tar into a content store or a registry as a layer and print its descriptor
+    /// as JSON.
+    #[command(
+        after_help = "Example:\n  tar -c -C dir . | ocikit layer - --store ./store\n  tar -c -C dir . | ocikit layer - --to docker://localhost:5000/app"
+    )]
     Layer {
         /// A tar file, or `-` for stdin.
         file: String,
         /// The content store directory (containerd content/local format).
-        #[arg(long)]
-        store: PathBuf,
+        #[arg(long, required_unless_present = "to", conflicts_with = "to")]
+        store: Option<PathBuf>,
+        /// A registry repository, docker://HOST/REPO, to upload the layer to (one pass:
+        /// compressed, hashed and sent as the tar arrives).
+        #[arg(long, value_name = "docker://HOST/REPO")]
+        to: Option<String>,
+        /// Credentials for the --to registry.
+        #[arg(long, value_name = "USER[:PASS]", value_parser = secret, requires = "to")]
+        creds: Option<Secret>,
+        #[command(flatten)]
+        registry: RegistryArgs,
         /// gzip level (1-9).
         #[arg(long)]
         level: Option<u32>,
@@ -99,8 +186,13 @@ pub(crate) enum Command {
     /// Check every digest, size and diff_id of an image; exit 1 listing each mismatch.
     #[command(after_help = "Example:\n  ocikit verify docker-archive:image.tar")]
     Verify {
-        /// The image (or archive / layout: every image in it).
+        /// The image (or archive / layout / registry index: every image in it).
         src: String,
+        /// Credentials for a docker:// image.
+        #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
+        creds: Option<Secret>,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
 }
 
@@ -157,11 +249,62 @@ pub(crate) enum CompressKind {
 
 #[derive(Debug, Args)]
 pub(crate) struct CompressArgs {
-    /// Layer compression of the output (default: gzip for OCI layouts, none for docker archives).
+    /// Layer compression of the output (default: gzip for OCI layouts and registries, none for
+    /// docker archives; to a registry, layers already compressed are kept as they are).
     #[arg(long, value_enum)]
     pub(crate) compress: Option<CompressKind>,
     /// Compression level (gzip 0-12, zstd 1-22). Default: gzip 2 for convert (output as small
     /// as skopeo's), gzip 1 for append (go-containerregistry's stream default), zstd 3.
     #[arg(long)]
     pub(crate) level: Option<u32>,
+}
+
+/// What `convert`, `push` and `pull` take besides the two names.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Registry options (docker://)")]
+pub(crate) struct CopyArgs {
+    /// Credentials for a docker:// source.
+    #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
+    pub(crate) src_creds: Option<Secret>,
+    /// Credentials for a docker:// destination.
+    #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
+    pub(crate) dest_creds: Option<Secret>,
+    /// Copy only this platform's image (os/arch[/variant]) of an index. Default: the whole
+    /// index, or its linux/amd64 image into a docker archive.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub(crate) platform: Option<String>,
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+/// How registries (docker:// names) are reached.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Registry options (docker://)")]
+pub(crate) struct RegistryArgs {
+    /// A docker config.json (or podman auth.json) with credentials. Default: the files
+    /// docker and podman read.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) authfile: Option<PathBuf>,
+    /// Allow plain HTTP to this registry, HOST or HOST:PORT (repeatable). Loopback
+    /// registries may always use it; every other one must speak HTTPS.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub(crate) insecure_registry: Vec<String>,
+    /// How many blobs to upload at once [default: 4] (downloads go one blob at a time).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) jobs: Option<u16>,
+}
+
+/// A command-line secret (`--creds`): never shown by `Debug`, never echoed by a parse error
+/// (its parser accepts anything; it is checked later, by messages that do not quote it).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+fn secret(s: &str) -> Result<Secret, Infallible> {
+    Ok(Secret(s.to_owned()))
 }

@@ -7,6 +7,7 @@ mod cli;
 mod cmd;
 mod dirtar;
 mod progress;
+mod registry;
 mod transport;
 
 use std::process::ExitCode;

@@ -1,5 +1,6 @@
 //! Image names in skopeo's transport syntax: `docker-archive:PATH[:NAME:TAG]`,
-//! `oci:DIR[:REF]`, or a bare path recognised by what it is.
+//! `oci:DIR[:REF]`, `docker://HOST/REPO[:TAG|@DIGEST]`, or a bare path recognised by what it
+//! is.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,9 @@ pub(crate) enum ImageName {
         dir: PathBuf,
         reference: Option<String>,
     },
+    /// An image (or index) in a registry: `docker://` and a reference with a tag (`latest`
+    /// when none was given) or a digest.
+    Docker { reference: Reference },
 }
 
 /// Which image of a docker archive.
@@ -41,13 +45,13 @@ impl ImageName {
         if let Some(rest) = s.strip_prefix("oci:") {
             return parse_oci(rest);
         }
-        if s.starts_with("docker://")
-            || s.starts_with("oci-archive:")
-            || s.starts_with("containers-storage:")
-        {
+        if let Some(rest) = s.strip_prefix("docker://") {
+            return parse_docker(rest);
+        }
+        if s.starts_with("oci-archive:") || s.starts_with("containers-storage:") {
             let transport = s.split(':').next().unwrap_or(s);
             bail!(
-                "transport {transport:?} is not supported yet (supported: docker-archive:, oci:)"
+                "transport {transport:?} is not supported yet (supported: docker-archive:, oci:, docker://)"
             );
         }
         let path = Path::new(s);
@@ -103,6 +107,31 @@ fn parse_archive(rest: &str) -> Result<ImageName> {
     })
 }
 
+fn parse_docker(rest: &str) -> Result<ImageName> {
+    if rest.is_empty() {
+        bail!("docker:// needs a reference, HOST/REPO[:TAG|@DIGEST]");
+    }
+    let reference: Reference = rest
+        .parse()
+        .with_context(|| format!("bad reference in docker://{rest}"))?;
+    if reference.tag().is_some() && reference.digest().is_some() {
+        bail!("docker://{rest}: give a tag or a digest, not both");
+    }
+    Ok(ImageName::Docker {
+        reference: reference.tag_or_latest(),
+    })
+}
+
+impl ImageName {
+    /// The reference of a `docker://` name.
+    pub(crate) fn registry_reference(&self) -> Option<&Reference> {
+        match self {
+            ImageName::Docker { reference } => Some(reference),
+            _ => None,
+        }
+    }
+}
+
 fn parse_oci(rest: &str) -> Result<ImageName> {
     if rest.is_empty() {
         bail!("oci: needs a directory");
@@ -144,6 +173,7 @@ impl fmt::Display for ImageName {
                 }
                 Ok(())
             }
+            ImageName::Docker { reference } => write!(f, "docker://{reference}"),
         }
     }
 }
@@ -176,7 +206,21 @@ mod tests {
         );
         assert!(ImageName::parse("docker-archive:x.tar:Bad/Name", false).is_err());
         assert!(ImageName::parse("docker-archive:x.tar:@x", false).is_err());
-        assert!(ImageName::parse("docker://busybox", false).is_err());
+        let e = ImageName::parse("docker://127.0.0.1:5000/team/app", false).unwrap();
+        assert_eq!(e.to_string(), "docker://127.0.0.1:5000/team/app:latest");
+        let f = ImageName::parse("docker://busybox", true).unwrap();
+        assert_eq!(f.to_string(), "docker://docker.io/library/busybox:latest");
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let g = ImageName::parse(&format!("docker://localhost:5000/a@{digest}"), false).unwrap();
+        let r = g.registry_reference().unwrap();
+        assert_eq!(
+            (r.tag(), r.digest().map(|d| d.to_string())),
+            (None, Some(digest.clone()))
+        );
+        assert!(ImageName::parse(&format!("docker://h.io/a:1@{digest}"), false).is_err());
+        assert!(ImageName::parse("docker://", false).is_err());
+        assert!(ImageName::parse("docker://Bad/Name", false).is_err());
+        assert!(ImageName::parse("oci-archive:x.tar", false).is_err());
         assert!(ImageName::parse("/nonexistent/thing", false).is_err());
         assert!(matches!(
             ImageName::parse("/nonexistent/out.tar", true),

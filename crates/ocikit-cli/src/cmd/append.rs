@@ -16,48 +16,73 @@ use super::sink::{self, Compress, Naming};
 use super::source;
 use crate::dirtar::{DirTar, DirTarOptions};
 use crate::progress::{Progress, ProgressReader};
+use crate::registry::Access;
 use crate::transport::ImageName;
 use crate::usage;
 
-pub(crate) struct Args {
+pub(crate) struct Args<'a> {
     pub(crate) base: String,
     pub(crate) layers: Vec<String>,
-    pub(crate) tag: String,
+    pub(crate) tag: Option<String>,
     pub(crate) output: String,
     pub(crate) keep_mtime: bool,
     pub(crate) platform: String,
     pub(crate) compress: Compress,
+    /// How a docker:// base is read.
+    pub(crate) base_access: Access<'a>,
+    /// How a docker:// output is written.
+    pub(crate) output_access: Access<'a>,
 }
 
-pub(crate) fn run(args: Args, progress: Progress) -> Result<ExitCode> {
-    let tag: Reference = match args.tag.parse::<Reference>() {
-        Ok(r) if r.digest().is_none() => r.tag_or_latest(),
-        Ok(_) => usage!("-t {}: a tag, not a digest", args.tag),
-        Err(e) => usage!("-t {}: {e}", args.tag),
-    };
+pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     let output = match ImageName::parse(&args.output, true) {
         Ok(o) => o,
         Err(e) => usage!("-o {}: {e:#}", args.output),
     };
+    let tag: Reference = match (&args.tag, output.registry_reference()) {
+        (Some(t), _) => match t.parse::<Reference>() {
+            Ok(r) if r.digest().is_none() => r.tag_or_latest(),
+            Ok(_) => usage!("-t {t}: a tag, not a digest"),
+            Err(e) => usage!("-t {t}: {e}"),
+        },
+        (None, Some(r)) if r.digest().is_none() => r.clone(),
+        (None, Some(_)) => usage!("-o {}: a registry output needs a tag", args.output),
+        (None, None) => usage!("-t NAME:TAG is needed unless the output is docker://"),
+    };
     if args.layers.iter().filter(|l| *l == "-").count() > 1 {
         usage!("stdin (-) can be given as a layer only once");
     }
-    let family = match output {
-        ImageName::Oci { .. } => Family::Oci,
-        ImageName::DockerArchive { .. } => Family::Docker,
+    let platform: Platform = match args.platform.parse() {
+        Ok(p) => p,
+        Err(e) => usage!("--platform {}: {e}", args.platform),
     };
     let base = if args.base == "scratch" {
-        let platform: Platform = match args.platform.parse() {
-            Ok(p) => p,
-            Err(e) => usage!("--platform {}: {e}", args.platform),
-        };
-        with_platform(empty_image(family), platform)
+        None
     } else {
         let name = match ImageName::parse(&args.base, false) {
             Ok(n) => n,
             Err(e) => usage!("{e:#}"),
         };
-        source::open_one(&name)?.image
+        Some(source::open_one(&name, &args.base_access, Some(&platform))?.image)
+    };
+    // The layers' media types: the output's, and for a registry (which takes both) the
+    // base's, so that a Docker manifest does not get OCI layers; OCI for scratch.
+    let family = match (&output, &base) {
+        (ImageName::Oci { .. }, _) => Family::Oci,
+        (ImageName::DockerArchive { .. }, _) => Family::Docker,
+        (ImageName::Docker { .. }, Some(base)) => {
+            Family::of(&base.media_type()?).unwrap_or(Family::Oci)
+        }
+        (ImageName::Docker { .. }, None) => Family::Oci,
+    };
+    let base = match base {
+        Some(base) => base,
+        None => with_platform(empty_image(family), platform),
+    };
+    // To a registry, the bars are those of the uploads (the layers stream into them).
+    let input_progress = match output {
+        ImageName::Docker { .. } => Progress::hidden(),
+        _ => progress,
     };
     // Layers are streamed once, straight into the output's layer compression (a docker
     // archive stores tars, so by default they are not compressed at all), by the parallel
@@ -66,7 +91,7 @@ pub(crate) fn run(args: Args, progress: Progress) -> Result<ExitCode> {
     let mut adds = Vec::with_capacity(args.layers.len());
     for (i, arg) in args.layers.iter().enumerate() {
         let reader = open_layer(arg, args.keep_mtime)?;
-        let bar = progress.bytes(&format!("layer {i} ({arg})"), None);
+        let bar = input_progress.bytes(&format!("layer {i} ({arg})"), None);
         let opts = args
             .compress
             .stream_options(compression, family.layer_media_type(compression));
@@ -81,8 +106,16 @@ pub(crate) fn run(args: Args, progress: Progress) -> Result<ExitCode> {
     let naming = Naming {
         reference: Some(&tag),
         ref_name: None,
+        mount_from: None,
     };
-    let written = sink::write_image(image, &output, &naming, args.compress, progress)?;
+    let written = sink::write_image(
+        image,
+        &output,
+        &naming,
+        args.compress,
+        progress,
+        &args.output_access,
+    )?;
     eprintln!("wrote {output} ({tag}, {written})");
     Ok(ExitCode::SUCCESS)
 }

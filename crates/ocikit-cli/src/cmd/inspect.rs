@@ -7,6 +7,7 @@ use oci_partial::Image;
 use serde::Serialize;
 
 use super::source::{self, Named};
+use crate::registry::Access;
 use crate::transport::ImageName;
 
 #[derive(Serialize)]
@@ -73,8 +74,8 @@ fn describe(named: &Named) -> Result<ImageInfo> {
     })
 }
 
-pub(crate) fn run(src: &ImageName, json: bool) -> Result<ExitCode> {
-    let images = source::open_all(src)?;
+pub(crate) fn run(src: &ImageName, json: bool, access: &Access<'_>) -> Result<ExitCode> {
+    let images = source::open_all(src, access)?;
     if images.is_empty() {
         anyhow::bail!("{src} holds no image");
     }

@@ -1,18 +1,27 @@
-//! `ocikit layer`: a tar streamed into a content store as a layer.
+//! `ocikit layer`: a tar streamed into a content store, or a registry, as a layer.
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use oci_content::{CommitOpts, Error as ContentError, Ingester, Labels, LocalStore, WriterOpts};
 use oci_partial::Layer;
 use oci_stream::{Options, StreamLayer};
-use oci_types::{Compression, MediaType};
+use oci_types::{Compression, Digest, MediaType, Reference};
 use serde::Serialize;
 
 use crate::progress::{Progress, ProgressReader};
+use crate::registry::Access;
+
+/// Where the layer goes.
+pub(crate) enum Dest {
+    /// A content store directory.
+    Store(PathBuf),
+    /// A registry repository (any tag is ignored).
+    Registry(Reference),
+}
 
 /// containerd's label for a layer blob's uncompressed digest.
 const LABEL_UNCOMPRESSED: &str = "containerd.io/uncompressed";
@@ -29,7 +38,8 @@ struct Out {
 
 pub(crate) fn run(
     file: &str,
-    store: &Path,
+    dest: &Dest,
+    access: &Access<'_>,
     level: Option<u32>,
     zstd: bool,
     progress: Progress,
@@ -41,8 +51,6 @@ pub(crate) fn run(
         let len = f.metadata().ok().map(|m| m.len());
         (Box::new(f), len)
     };
-    let store = LocalStore::open(store)
-        .with_context(|| format!("opening content store {}", store.display()))?;
     let compression = if zstd {
         Compression::Zstd
     } else {
@@ -54,9 +62,42 @@ pub(crate) fn run(
     if let Some(l) = level {
         opts = opts.level(l);
     }
-    let bar = progress.bytes("layer", total);
-    let layer = StreamLayer::with_options(ProgressReader::new(input, bar.clone()), opts)
-        .context("compression options")?;
+    let (digest, diff_id, size, media_type) = match dest {
+        Dest::Store(dir) => {
+            let bar = progress.bytes("layer", total);
+            let layer = StreamLayer::with_options(ProgressReader::new(input, bar.clone()), opts)
+                .context("compression options")?;
+            let (digest, diff_id, size) = into_store(file, &layer, dir)?;
+            bar.finish_and_clear();
+            (digest, diff_id, size, layer.media_type()?)
+        }
+        Dest::Registry(reference) => {
+            // The bar is the upload's: a spinner counting the bytes sent.
+            let layer = StreamLayer::with_options(input, opts).context("compression options")?;
+            let client = access.client(reference)?;
+            let desc =
+                oci_remote::write_layer(&client, reference, &layer, &progress.upload_options())
+                    .map_err(|e| access.explain(e, reference))
+                    .with_context(|| {
+                        format!("uploading {file} to docker://{}", reference.repository())
+                    })?;
+            (desc.digest, layer.diff_id()?, desc.size, desc.media_type)
+        }
+    };
+    let out = Out {
+        media_type,
+        digest: digest.to_string(),
+        size,
+        diff_id: diff_id.to_string(),
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Streams `layer` into the content store at `dir`: its digest, diff_id and size.
+fn into_store(file: &str, layer: &StreamLayer, dir: &Path) -> Result<(Digest, Digest, u64)> {
+    let store = LocalStore::open(dir)
+        .with_context(|| format!("opening content store {}", dir.display()))?;
     // A ref unique to this run: two concurrent `ocikit layer` runs must not share an ingest.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -70,7 +111,6 @@ pub(crate) fn run(
     io::copy(&mut compressed, &mut writer)
         .with_context(|| format!("streaming {file} into the store"))?;
     drop(compressed);
-    bar.finish_and_clear();
     let (digest, diff_id, size) = (layer.digest()?, layer.diff_id()?, layer.size()?);
     let mut labels = Labels::new();
     labels.insert(LABEL_UNCOMPRESSED.to_owned(), diff_id.to_string());
@@ -84,12 +124,5 @@ pub(crate) fn run(
         Err(ContentError::AlreadyExists { .. }) => {}
         Err(e) => return Err(e).context("committing the layer"),
     }
-    let out = Out {
-        media_type: layer.media_type()?,
-        digest: digest.to_string(),
-        size,
-        diff_id: diff_id.to_string(),
-    };
-    println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(ExitCode::SUCCESS)
+    Ok((digest, diff_id, size))
 }

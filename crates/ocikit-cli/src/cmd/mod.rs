@@ -1,6 +1,7 @@
 //! The commands.
 
 mod append;
+mod convert;
 mod inspect;
 mod layer;
 mod sink;
@@ -12,41 +13,69 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, CompressKind};
+use crate::cli::{Cli, Command};
 use crate::progress::Progress;
+use crate::registry::Access;
 use crate::transport::ImageName;
 use crate::usage;
-
-/// The gzip level `convert` recompresses with unless told otherwise.
-const CONVERT_GZIP_LEVEL: u32 = 2;
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
     let progress = Progress::new(cli.quiet);
     match cli.command {
-        Command::Inspect { src, json } => inspect::run(&parse(&src, false)?, json),
-        Command::Convert { src, dst, compress } => {
+        Command::Inspect {
+            src,
+            json,
+            creds,
+            registry,
+        } => inspect::run(
+            &parse(&src, false)?,
+            json,
+            &Access::new(creds.as_ref(), &registry),
+        ),
+        Command::Convert {
+            src,
+            dst,
+            compress,
+            copy,
+        } => {
             let (src, dst) = (parse(&src, false)?, parse(&dst, true)?);
-            let named = source::open_one(&src)?;
-            let reference = named.tags.first().and_then(|t| t.parse().ok());
-            let naming = sink::Naming {
-                reference: reference.as_ref(),
-                ref_name: named.tags.first().map(String::as_str),
-            };
-            // gzip level 2 by default: output no larger than skopeo's for the same image (level
-            // 1 is 1.9% larger), still 1.5x faster (docs/ARCHITECTURE.md, Measurements).
-            let default_level = match compress.compress {
-                None | Some(CompressKind::Gzip) => Some(CONVERT_GZIP_LEVEL),
-                _ => None,
-            };
-            let compress = sink::Compress {
-                kind: compress.compress,
-                level: compress.level,
-                default_level,
-            };
-            let written = sink::write_image(named.image, &dst, &naming, compress, progress)?;
-            eprintln!("wrote {dst} ({written})");
-            Ok(ExitCode::SUCCESS)
+            let creds = (copy.src_creds.as_ref(), copy.dest_creds.as_ref());
+            convert::run(&src, &dst, &compress, &copy, creds, progress)
+        }
+        Command::Push {
+            src,
+            dst,
+            creds,
+            compress,
+            copy,
+        } => {
+            let (src, dst_name) = (parse(&src, false)?, parse(&dst, true)?);
+            if dst_name.registry_reference().is_none() {
+                usage!("push writes to a registry: the destination must be docker://HOST/REPO[:TAG], not {dst}");
+            }
+            let creds = (
+                copy.src_creds.as_ref(),
+                creds.as_ref().or(copy.dest_creds.as_ref()),
+            );
+            convert::run(&src, &dst_name, &compress, &copy, creds, progress)
+        }
+        Command::Pull {
+            src,
+            dst,
+            creds,
+            compress,
+            copy,
+        } => {
+            let (src_name, dst) = (parse(&src, false)?, parse(&dst, true)?);
+            if src_name.registry_reference().is_none() {
+                usage!("pull reads from a registry: the source must be docker://HOST/REPO[:TAG|@DIGEST], not {src}");
+            }
+            let creds = (
+                creds.as_ref().or(copy.src_creds.as_ref()),
+                copy.dest_creds.as_ref(),
+            );
+            convert::run(&src_name, &dst, &compress, &copy, creds, progress)
         }
         Command::Append {
             base,
@@ -56,6 +85,9 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             keep_mtime,
             platform,
             compress,
+            src_creds,
+            dest_creds,
+            registry,
         } => {
             let args = append::Args {
                 base,
@@ -69,17 +101,49 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                     level: compress.level,
                     default_level: None,
                 },
+                base_access: Access::new(src_creds.as_ref(), &registry),
+                output_access: Access::new(dest_creds.as_ref(), &registry),
             };
             append::run(args, progress)
         }
         Command::Layer {
             file,
             store,
+            to,
+            creds,
+            registry,
             level,
             zstd,
-        } => layer::run(&file, &store, level, zstd, progress),
+        } => {
+            let dest = match (store, to) {
+                (Some(dir), None) => layer::Dest::Store(dir),
+                (None, Some(to)) => layer::Dest::Registry(repository_arg(&to)?),
+                _ => usage!("give one of --store DIR and --to docker://HOST/REPO"),
+            };
+            let access = Access::new(creds.as_ref(), &registry);
+            layer::run(&file, &dest, &access, level, zstd, progress)
+        }
         Command::Store { dir, action } => store::run(&dir, action),
-        Command::Verify { src } => verify::run(&parse(&src, false)?),
+        Command::Verify {
+            src,
+            creds,
+            registry,
+        } => verify::run(
+            &parse(&src, false)?,
+            &Access::new(creds.as_ref(), &registry),
+        ),
+    }
+}
+
+/// `docker://HOST/REPO`, a repository without tag or digest (what `layer --to` takes).
+fn repository_arg(to: &str) -> Result<oci_types::Reference> {
+    let Some(rest) = to.strip_prefix("docker://") else {
+        usage!("--to takes a registry repository, docker://HOST/REPO, not {to}");
+    };
+    match rest.parse::<oci_types::Reference>() {
+        Ok(r) if r.tag().is_none() && r.digest().is_none() => Ok(r),
+        Ok(_) => usage!("--to {to}: a layer is not tagged; give docker://HOST/REPO"),
+        Err(e) => usage!("--to {to}: {e}"),
     }
 }
 

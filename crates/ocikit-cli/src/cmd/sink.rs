@@ -1,4 +1,5 @@
-//! Writing images: atomically, recompressing layers on the way when asked.
+//! Writing images and indexes: atomically, recompressing layers on the way when asked; to a
+//! registry, streaming each recompressed layer straight into its upload.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -7,13 +8,15 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use oci_layout::Layout;
 use oci_partial::mutate::{with_layers, with_media_types, Family};
-use oci_partial::{BlobReader, Image, Layer};
+use oci_partial::{BlobReader, Image, ImageIndex, Layer};
+use oci_remote::WriteOptions;
 use oci_stream::{Options, StreamLayer};
 use oci_tarfile::{LayerStorage, Writer, WriterOptions};
 use oci_types::{Compression, Descriptor, Digest, MediaType, Reference};
 
 use crate::cli::CompressKind;
 use crate::progress::{Progress, ProgressReader};
+use crate::registry::Access;
 use crate::transport::{ArchiveSelector, ImageName};
 
 /// How layers should be compressed in the output.
@@ -28,14 +31,14 @@ pub(crate) struct Compress {
 }
 
 impl Compress {
-    /// The layer compression `dst` gets: as asked, else gzip for an OCI layout and none for
-    /// a docker archive (which stores tars).
+    /// The layer compression `dst` gets: as asked, else gzip for an OCI layout and a
+    /// registry, and none for a docker archive (which stores tars).
     pub(crate) fn target(&self, dst: &ImageName) -> Compression {
         match (self.kind, dst) {
             (Some(CompressKind::Gzip), _) => Compression::Gzip,
             (Some(CompressKind::Zstd), _) => Compression::Zstd,
             (Some(CompressKind::None), _) => Compression::None,
-            (None, ImageName::Oci { .. }) => Compression::Gzip,
+            (None, ImageName::Oci { .. } | ImageName::Docker { .. }) => Compression::Gzip,
             (None, ImageName::DockerArchive { .. }) => Compression::None,
         }
     }
@@ -71,20 +74,26 @@ pub(crate) struct Naming<'a> {
     pub(crate) reference: Option<&'a Reference>,
     /// An OCI ref name to use when the destination gives none and there is no reference.
     pub(crate) ref_name: Option<&'a str>,
+    /// A repository of the destination's registry that has the image's blobs (the source of
+    /// a registry-to-registry copy), to mount them from instead of uploading them.
+    pub(crate) mount_from: Option<&'a Reference>,
 }
 
 /// What was written: for a docker archive the image ID (config digest: docker archives have
-/// no manifest of their own), for an OCI layout the manifest's digest.
+/// no manifest of their own), for an OCI layout or a registry the manifest's digest, or the
+/// index's for an index.
 pub(crate) enum Written {
     Archive { image_id: Digest },
-    Layout { manifest: Digest },
+    Manifest { digest: Digest },
+    Index { digest: Digest },
 }
 
 impl std::fmt::Display for Written {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Written::Archive { image_id } => write!(f, "image ID {image_id}"),
-            Written::Layout { manifest } => write!(f, "manifest {manifest}"),
+            Written::Manifest { digest } => write!(f, "manifest {digest}"),
+            Written::Index { digest } => write!(f, "index {digest}"),
         }
     }
 }
@@ -95,12 +104,19 @@ impl std::fmt::Display for Written {
 /// renamed over it on success; a new OCI layout is built in a temporary directory and renamed
 /// into place; an existing layout gets its blobs (each committed atomically) and then one
 /// atomic `index.json` update, so a failure leaves `index.json` as it was.
+///
+/// To a registry (reached as `access` says) the image keeps its media types (OCI when
+/// recompressing to zstd, which Docker's have no type for); only uncompressed layers are
+/// compressed (or every layer, when a compression or level is asked for), each streamed
+/// straight into its upload. Blobs go first and the manifest last, so a failure leaves no
+/// tag pointing at a partial image.
 pub(crate) fn write_image(
     image: Arc<dyn Image>,
     dst: &ImageName,
     naming: &Naming<'_>,
     compress: Compress,
     progress: Progress,
+    access: &Access<'_>,
 ) -> Result<Written> {
     let target = compress.target(dst);
     match dst {
@@ -117,7 +133,7 @@ pub(crate) fn write_image(
                 (with_progress(image, progress)?, LayerStorage::Uncompressed)
             } else {
                 (
-                    recompress(image, target, Family::Docker, compress, progress)?,
+                    recompress(image, target, Family::Docker, compress, false, progress)?,
                     LayerStorage::AsIs,
                 )
             };
@@ -132,21 +148,139 @@ pub(crate) fn write_image(
                 .or_else(|| naming.reference.and_then(|r| r.tag().map(str::to_owned)))
                 .or_else(|| naming.ref_name.map(str::to_owned));
             let image = with_media_types(image, Family::Oci);
-            let image = recompress(image, target, Family::Oci, compress, progress)?;
-            let desc = write_layout(dir, image.as_ref(), ref_name.as_deref())?;
-            Ok(Written::Layout {
-                manifest: desc.digest,
+            let image = recompress(image, target, Family::Oci, compress, false, progress)?;
+            let desc = write_layout(dir, |layout| {
+                layout.write_image(image.as_ref(), ref_name.as_deref())
+            })?;
+            Ok(Written::Manifest {
+                digest: desc.digest,
+            })
+        }
+        ImageName::Docker { reference } => {
+            let family = match (compress.kind, Family::of(&image.media_type()?)) {
+                (Some(CompressKind::Zstd), _) | (_, None) => Family::Oci,
+                (_, Some(family)) => family,
+            };
+            let image = if family == Family::Oci {
+                with_media_types(image, Family::Oci)
+            } else {
+                image
+            };
+            // Progress is that of the uploads; compressed layers are kept unless a
+            // compression or a level is asked for.
+            let keep = compress.kind.is_none();
+            let image = recompress(image, target, family, compress, keep, Progress::hidden())?;
+            let client = access.client(reference)?;
+            let options = write_options(naming, reference, progress);
+            let desc = oci_remote::write_image(&client, reference, image.as_ref(), &options)
+                .map_err(|e| access.explain(e, reference))
+                .with_context(|| format!("pushing to {dst}"))?;
+            check_digest(dst, reference, &desc.digest)?;
+            Ok(Written::Manifest {
+                digest: desc.digest,
             })
         }
     }
 }
 
-/// `image` with every layer whose compression is not `target` recompressed on the fly.
+/// Writes a whole index (every image in it, as it is: layers are not recompressed) to an
+/// OCI layout or a registry; a docker archive holds single images only.
+pub(crate) fn write_index(
+    index: Arc<dyn ImageIndex>,
+    dst: &ImageName,
+    naming: &Naming<'_>,
+    progress: Progress,
+    access: &Access<'_>,
+) -> Result<Written> {
+    match dst {
+        ImageName::DockerArchive { .. } => {
+            bail!("{dst}: a docker archive holds single images, not an index (choose one with --platform)")
+        }
+        ImageName::Oci { dir, reference } => {
+            let ref_name = reference
+                .clone()
+                .or_else(|| naming.reference.and_then(|r| r.tag().map(str::to_owned)))
+                .or_else(|| naming.ref_name.map(str::to_owned));
+            let index: Arc<dyn ImageIndex> = Arc::new(ProgressIndex {
+                inner: index,
+                progress,
+            });
+            let desc = write_layout(dir, |layout| {
+                layout.write_index(index.as_ref(), ref_name.as_deref())
+            })?;
+            Ok(Written::Index {
+                digest: desc.digest,
+            })
+        }
+        ImageName::Docker { reference } => {
+            let client = access.client(reference)?;
+            let options = write_options(naming, reference, progress);
+            let desc = oci_remote::write_index(&client, reference, index.as_ref(), &options)
+                .map_err(|e| access.explain(e, reference))
+                .with_context(|| format!("pushing to {dst}"))?;
+            check_digest(dst, reference, &desc.digest)?;
+            Ok(Written::Index {
+                digest: desc.digest,
+            })
+        }
+    }
+}
+
+/// A destination named by digest must get a manifest of that digest (it is then stored
+/// untagged, as pushing by digest does).
+fn check_digest(dst: &ImageName, reference: &Reference, pushed: &Digest) -> Result<()> {
+    match reference.digest() {
+        Some(d) if d != pushed => {
+            bail!("{dst}: the manifest pushed is {pushed}, not the digest named")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Upload options: progress bars, and mounting from the source's repository when it is on
+/// the destination's registry.
+fn write_options(naming: &Naming<'_>, dst: &Reference, progress: Progress) -> WriteOptions {
+    let options = progress.upload_options();
+    match naming.mount_from {
+        Some(src) if src.domain() == dst.domain() && src.path() != dst.path() => {
+            options.mount_from(src.path())
+        }
+        _ => options,
+    }
+}
+
+/// An index whose images' layer reads advance progress bars.
+struct ProgressIndex {
+    inner: Arc<dyn ImageIndex>,
+    progress: Progress,
+}
+
+impl ImageIndex for ProgressIndex {
+    fn media_type(&self) -> oci_partial::Result<MediaType> {
+        self.inner.media_type()
+    }
+    fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
+        self.inner.raw_manifest()
+    }
+    fn image(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn Image>> {
+        with_progress(self.inner.image(digest)?, self.progress)
+    }
+    fn image_index(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn ImageIndex>> {
+        Ok(Arc::new(ProgressIndex {
+            inner: self.inner.image_index(digest)?,
+            progress: self.progress,
+        }))
+    }
+}
+
+/// `image` with every layer whose compression is not `target` recompressed on the fly (with
+/// `keep_compressed`, only uncompressed layers: compressed ones stay as they are).
 fn recompress(
     image: Arc<dyn Image>,
     target: Compression,
     family: Family,
     compress: Compress,
+    keep_compressed: bool,
     progress: Progress,
 ) -> Result<Arc<dyn Image>> {
     let layers = image.layers()?;
@@ -154,7 +288,9 @@ fn recompress(
     let mut changed = false;
     for (i, layer) in layers.into_iter().enumerate() {
         let mt = layer.media_type()?;
-        let same = mt.compression() == Some(target) && compress.level.is_none();
+        let compressed = mt.compression().is_some_and(|c| c != Compression::None);
+        let same = (mt.compression() == Some(target) || (keep_compressed && compressed))
+            && compress.level.is_none();
         if same || !mt.is_layer() || !mt.is_distributable() {
             out.push(Arc::new(ProgressLayer::new(layer, progress, i)));
             continue;
@@ -182,7 +318,7 @@ fn recompress(
 }
 
 /// `image` with progress on its layer reads (same bytes, same manifest).
-fn with_progress(image: Arc<dyn Image>, progress: Progress) -> Result<Arc<dyn Image>> {
+fn with_progress(image: Arc<dyn Image>, progress: Progress) -> oci_partial::Result<Arc<dyn Image>> {
     let layers = image
         .layers()?
         .into_iter()
@@ -342,18 +478,21 @@ fn write_archive(
     result.with_context(|| format!("writing docker-archive:{}", path.display()))
 }
 
-fn write_layout(dir: &Path, image: &dyn Image, ref_name: Option<&str>) -> Result<Descriptor> {
+/// Runs `write` on the layout at `dir`: an existing one in place, a new one built in a
+/// temporary directory and renamed into place on success.
+fn write_layout(
+    dir: &Path,
+    write: impl FnOnce(&Layout) -> oci_layout::Result<Descriptor>,
+) -> Result<Descriptor> {
     if dir.exists() {
         let layout =
             Layout::open(dir).with_context(|| format!("opening OCI layout {}", dir.display()))?;
-        return layout
-            .write_image(image, ref_name)
-            .with_context(|| format!("writing to OCI layout {}", dir.display()));
+        return write(&layout).with_context(|| format!("writing to OCI layout {}", dir.display()));
     }
     let tmp = temp_beside(dir, "layout")?;
     let result = (|| -> Result<Descriptor> {
         let layout = Layout::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        let desc = layout.write_image(image, ref_name)?;
+        let desc = write(&layout)?;
         drop(layout);
         fs::rename(&tmp, dir)
             .with_context(|| format!("renaming the finished layout to {}", dir.display()))?;

@@ -6,10 +6,11 @@ use anyhow::Result;
 use oci_partial::{validate_image, ValidateOptions};
 
 use super::source;
+use crate::registry::Access;
 use crate::transport::ImageName;
 
-pub(crate) fn run(src: &ImageName) -> Result<ExitCode> {
-    let images = source::open_all(src)?;
+pub(crate) fn run(src: &ImageName, access: &Access<'_>) -> Result<ExitCode> {
+    let images = source::open_all(src, access)?;
     let mut bad = 0usize;
     for named in &images {
         match validate_image(named.image.as_ref(), ValidateOptions::default()) {

@@ -35,7 +35,8 @@ fn usage_errors_exit_2() {
     )
     .fails(2);
     assert!(r.stderr.contains("Bad/Name"), "{}", r.stderr);
-    ocikit(d, &["inspect", "docker://busybox"]).fails(2);
+    ocikit(d, &["inspect", "oci-archive:x.tar"]).fails(2);
+    ocikit(d, &["inspect", "docker://Bad/Name"]).fails(2);
     ocikit(
         d,
         &[

@@ -4,7 +4,7 @@ use crate::support::*;
 
 /// `umoci unpack` of `image` (a layout ref in `dir`) into `bundle` gives exactly the tree `root`.
 #[track_caller]
-fn assert_unpacks_to(dir: &std::path::Path, image: &str, bundle: &str, root: &str) {
+pub(crate) fn assert_unpacks_to(dir: &std::path::Path, image: &str, bundle: &str, root: &str) {
     peer(
         dir,
         "umoci",

@@ -5,5 +5,7 @@
 mod errors;
 mod images;
 mod interop;
+mod registry;
+mod remote;
 mod store;
 mod support;

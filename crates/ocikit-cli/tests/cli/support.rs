@@ -53,21 +53,25 @@ fn finish(out: Output) -> Run {
     }
 }
 
+/// The `ocikit` binary to run in `dir`, blind to the user's registry credentials (docker's
+/// and podman's config files), so that registry tests see only what they give.
+fn command(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ocikit"));
+    c.current_dir(dir)
+        .env("DOCKER_CONFIG", dir.join(".no-docker-config"))
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR");
+    c
+}
+
 /// Runs `ocikit ARGS` in `dir`.
 pub(crate) fn ocikit(dir: &Path, args: &[&str]) -> Run {
-    finish(
-        Command::new(env!("CARGO_BIN_EXE_ocikit"))
-            .current_dir(dir)
-            .args(args)
-            .output()
-            .unwrap(),
-    )
+    finish(command(dir).args(args).output().unwrap())
 }
 
 /// Runs `ocikit ARGS` in `dir` with `input` on stdin.
 pub(crate) fn ocikit_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ocikit"))
-        .current_dir(dir)
+    let mut child = command(dir)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

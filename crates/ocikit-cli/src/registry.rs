@@ -1,0 +1,215 @@
+//! Reaching registries (`docker://` names): a client per side of a command, built from
+//! `--creds`, `--authfile`, `--insecure-registry` and `--jobs`, and errors that say what to do.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+use oci_remote::{Client, Credential, Keychain};
+use oci_types::Reference;
+
+use crate::cli::{RegistryArgs, Secret};
+use crate::usage;
+
+/// How one side of a command (its source, or its destination) reaches registries.
+#[derive(Clone, Copy)]
+pub(crate) struct Access<'a> {
+    creds: Option<&'a Secret>,
+    args: &'a RegistryArgs,
+}
+
+impl<'a> Access<'a> {
+    pub(crate) fn new(creds: Option<&'a Secret>, args: &'a RegistryArgs) -> Access<'a> {
+        Access { creds, args }
+    }
+
+    /// Whether `other` reaches registries with the same credentials.
+    pub(crate) fn same_credentials(&self, other: &Access<'_>) -> bool {
+        self.creds == other.creds
+    }
+
+    /// A client for the registry of `reference`: `--creds` for it when given (the password
+    /// asked on the terminal when only a user is), else the credentials of `--authfile` or of
+    /// the files docker and podman read.
+    pub(crate) fn client(&self, reference: &Reference) -> Result<Client> {
+        let host = reference.domain();
+        let keychain = match (self.creds, &self.args.authfile) {
+            (Some(creds), _) => {
+                let mut keychain = Keychain::new();
+                keychain.insert(host, credential(creds, host)?);
+                keychain
+            }
+            (None, Some(path)) => Keychain::load_file(path).context("reading --authfile")?,
+            (None, None) => Keychain::load_default().context("reading the registry credentials")?,
+        };
+        let mut builder = Client::builder().keychain(keychain);
+        for allowed in &self.args.insecure_registry {
+            builder = builder.insecure(allowed.as_str());
+            // A HOST without a port allows every port of it, as docker's insecure-registries
+            // does; the client matches `host[:port]` exactly.
+            if host_without_port(allowed) == allowed && host_without_port(host) == allowed {
+                builder = builder.insecure(host);
+            }
+        }
+        if let Some(jobs) = self.args.jobs {
+            builder = builder.jobs(usize::from(jobs));
+        }
+        Ok(builder.build())
+    }
+
+    /// `e`, an error of talking to the registry of `reference`, with a hint where there is
+    /// one: `--insecure-registry` when an HTTPS connection failed, the credential helper
+    /// when authentication did.
+    pub(crate) fn explain(&self, e: oci_remote::Error, reference: &Reference) -> anyhow::Error {
+        let host = reference.domain();
+        let hint = match &e {
+            oci_remote::Error::Transport { url, .. }
+                if url.starts_with("https://") && !self.allows_http(host) =>
+            {
+                Some(format!(
+                    "(if {host} serves plain HTTP, allow it with --insecure-registry {host})"
+                ))
+            }
+            oci_remote::Error::Unauthorized { .. } if self.creds.is_none() => {
+                self.helper(host).map(|helper| {
+                    format!(
+                        "(the credentials for {host} are kept by docker-credential-{helper}, \
+                         which ocikit does not run: give --creds or --authfile)"
+                    )
+                })
+            }
+            _ => None,
+        };
+        match hint {
+            // The hint after the error it explains (a context would come first).
+            Some(h) => anyhow::anyhow!("{e} {h}"),
+            None => anyhow::Error::new(e),
+        }
+    }
+
+    /// Whether plain HTTP to `host` is allowed (as the client decides; loopback or named).
+    fn allows_http(&self, host: &str) -> bool {
+        let name = host_without_port(host);
+        let loopback = name == "localhost"
+            || name
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        loopback
+            || self
+                .args
+                .insecure_registry
+                .iter()
+                .any(|h| h == host || (h == name && host_without_port(h) == h))
+    }
+
+    /// The credential helper the default (or given) config names for `host`, if any.
+    fn helper(&self, host: &str) -> Option<String> {
+        let keychain = match &self.args.authfile {
+            Some(path) => Keychain::load_file(path).ok()?,
+            None => Keychain::load_default().ok()?,
+        };
+        keychain.helper(host).map(str::to_owned)
+    }
+}
+
+/// `host` of `host[:port]` (`[v6]` of `[v6]:port`).
+fn host_without_port(domain: &str) -> &str {
+    if domain.starts_with('[') {
+        return match domain.find(']') {
+            Some(end) => &domain[..=end],
+            None => domain,
+        };
+    }
+    domain.split_once(':').map_or(domain, |(h, _)| h)
+}
+
+/// `USER:PASS`, or `USER` and the password asked on the terminal. Messages never quote the
+/// value.
+fn credential(creds: &Secret, host: &str) -> Result<Credential> {
+    let (username, password) = match creds.0.split_once(':') {
+        Some((u, p)) => (u.to_owned(), p.to_owned()),
+        None => {
+            let user = creds.0.clone();
+            let password = ask_password(&format!("Password for {user}@{host}: "))?;
+            (user, password)
+        }
+    };
+    if username.is_empty() {
+        usage!("--creds: the user name is empty (the form is USER[:PASS])");
+    }
+    Ok(Credential::Basic { username, password })
+}
+
+/// Reads a password from the terminal without echoing it (`stty -echo` on `/dev/tty`).
+fn ask_password(prompt: &str) -> Result<String> {
+    let Ok(mut tty) = OpenOptions::new().read(true).write(true).open("/dev/tty") else {
+        usage!("--creds USER: no terminal to ask for the password on (give USER:PASS)");
+    };
+    let stty = |arg: &str| -> Result<()> {
+        let tty_in = File::open("/dev/tty").context("opening the terminal")?;
+        let ok = Command::new("stty")
+            .arg(arg)
+            .stdin(Stdio::from(tty_in))
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            anyhow::bail!("cannot turn the terminal's echo {arg} (stty failed)");
+        }
+        Ok(())
+    };
+    tty.write_all(prompt.as_bytes())
+        .and_then(|()| tty.flush())
+        .context("writing to the terminal")?;
+    stty("-echo")?;
+    let mut line = String::new();
+    let read = BufReader::new(&mut tty).read_line(&mut line);
+    let restored = stty("echo");
+    let _ = tty.write_all(b"\n");
+    read.context("reading the password")?;
+    restored?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_without_ports() {
+        assert_eq!(host_without_port("reg.example:5000"), "reg.example");
+        assert_eq!(host_without_port("reg.example"), "reg.example");
+        assert_eq!(host_without_port("[::1]:5000"), "[::1]");
+        assert_eq!(host_without_port("[::ffff:7f00:1]"), "[::ffff:7f00:1]");
+    }
+
+    #[test]
+    fn credentials_and_hints() {
+        let args = RegistryArgs {
+            authfile: None,
+            insecure_registry: vec!["10.0.0.5".into(), "[fd00::1]".into()],
+            jobs: None,
+        };
+        let secret = Secret("joe:pa:ss".into());
+        let access = Access::new(Some(&secret), &args);
+        assert_eq!(
+            credential(&secret, "h").unwrap(),
+            Credential::Basic {
+                username: "joe".into(),
+                password: "pa:ss".into()
+            }
+        );
+        let empty = Secret(":x".into());
+        let e = credential(&empty, "h").unwrap_err().to_string();
+        assert!(!e.contains(":x"), "{e}");
+        assert!(access.allows_http("127.0.0.1:5000"));
+        assert!(access.allows_http("[::1]:5000"));
+        assert!(access.allows_http("10.0.0.5:5000"));
+        assert!(!access.allows_http("10.0.0.6:5000"));
+        assert!(!access.allows_http("[::ffff:7f00:1]:5000"));
+        assert!(access.allows_http("[fd00::1]:5000"));
+    }
+}
