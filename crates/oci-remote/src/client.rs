@@ -55,7 +55,8 @@ impl ClientBuilder {
     }
 
     /// Allows plain HTTP to `host[:port]` although it is not a loopback address (HTTPS is
-    /// tried first). Loopback registries (`localhost`, `127.0.0.0/8`, `[::1]`) are spoken to
+    /// tried first). A host without a port allows every port of it, as docker's
+    /// `insecure-registries` does. Loopback registries (`localhost`, `127.0.0.0/8`, `[::1]`) are spoken to
     /// in plain HTTP; every other registry must speak HTTPS unless named here.
     pub fn insecure(mut self, host: impl Into<String>) -> Self {
         self.insecure.push(host.into());
@@ -171,8 +172,7 @@ impl Client {
             .unwrap_or_else(PoisonError::into_inner);
         map.entry(host.to_owned())
             .or_insert_with(|| {
-                let allow_http =
-                    is_loopback_host(host) || self.inner.options.insecure.iter().any(|h| h == host);
+                let allow_http = self.inner.options.allows_http(host);
                 Arc::new(RegistryState::new(host, allow_http))
             })
             .clone()
@@ -197,8 +197,15 @@ impl ClientBuilder {
         (self.retries, self.backoff)
     }
     pub(crate) fn allows_http(&self, host: &str) -> bool {
-        is_loopback_host(host) || self.insecure.iter().any(|h| h == host)
+        is_loopback_host(host) || self.insecure.iter().any(|h| insecure_matches(h, host))
     }
+}
+
+/// Whether an `insecure` entry names `host`: equal, or the entry has no port and names the
+/// host's name.
+fn insecure_matches(entry: &str, host: &str) -> bool {
+    entry.eq_ignore_ascii_case(host)
+        || (strip_port(entry) == entry && strip_port(host).eq_ignore_ascii_case(entry))
 }
 
 /// True for `localhost`, `127.0.0.0/8` and `::1`, with or without a port.
@@ -233,6 +240,19 @@ fn strip_port(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn insecure_entries() {
+        assert!(insecure_matches("reg.lan:5000", "reg.lan:5000"));
+        assert!(insecure_matches("reg.lan", "reg.lan:5000"));
+        assert!(insecure_matches("reg.lan", "reg.lan"));
+        assert!(insecure_matches("[fd00::1]", "[fd00::1]:5000"));
+        assert!(insecure_matches("[::ffff:7f00:1]", "[::ffff:7f00:1]:46143"));
+        assert!(!insecure_matches("reg.lan:5000", "reg.lan:5001"));
+        assert!(!insecure_matches("reg.lan:5000", "reg.lan"));
+        assert!(!insecure_matches("reg.lan", "other.lan:5000"));
+        assert!(!insecure_matches("reg", "reg.lan:5000"));
+    }
 
     #[test]
     fn loopback_hosts() {

@@ -44,13 +44,9 @@ impl<'a> Access<'a> {
             (None, None) => Keychain::load_default().context("reading the registry credentials")?,
         };
         let mut builder = Client::builder().keychain(keychain);
+        // A HOST without a port allows every port of it (the client's rule, as docker's).
         for allowed in &self.args.insecure_registry {
             builder = builder.insecure(allowed.as_str());
-            // A HOST without a port allows every port of it, as docker's insecure-registries
-            // does; the client matches `host[:port]` exactly.
-            if host_without_port(allowed) == allowed && host_without_port(host) == allowed {
-                builder = builder.insecure(host);
-            }
         }
         if let Some(jobs) = self.args.jobs {
             builder = builder.jobs(usize::from(jobs));
