@@ -6,10 +6,8 @@ use oci_types::{Descriptor, Digest, Index, MediaType};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::link;
 use crate::repository::Repository;
-use crate::tags::MAX_PAGES;
-use crate::transport::{query_escape, Call};
+use crate::transport::query_escape;
 
 /// The fallback tag of a subject: `sha256-<hex>`, cut to 128 characters (a tag's limit).
 pub fn referrers_tag(subject: &Digest) -> String {
@@ -45,41 +43,23 @@ impl Repository {
             url = format!("{url}?artifactType={}", query_escape(t));
         }
         let mut merged: Option<Index> = None;
-        for _ in 0..MAX_PAGES {
-            let answer = self.send(
-                &self.pull_scope(),
-                Call::new("GET", url.clone()).header("Accept", MediaType::OciIndex.as_str()),
-            )?;
-            match answer.status() {
-                200 => {}
-                404 if merged.is_none() => return Ok(None),
-                _ => return Err(answer.into_error("GET")),
-            }
-            let next = answer
-                .header("link")
-                .map(link::next_link)
-                .transpose()?
-                .flatten()
-                .map(|next| link::resolve(&answer.url, &next));
-            let page_url = answer.url.clone();
-            let body = answer.read_limited("GET", oci_types::limits::MAX_MANIFEST_SIZE)?;
-            let page = Index::from_slice(&body).map_err(|e| Error::InvalidResponse {
-                url: page_url,
-                reason: format!("referrers index: {e}"),
-            })?;
-            match &mut merged {
-                Some(m) => m.manifests.extend(page.manifests),
-                None => merged = Some(page),
-            }
-            match next {
-                Some(n) => url = n,
-                None => return Ok(merged),
-            }
-        }
-        Err(Error::InvalidResponse {
+        let found = self.get_pages(
             url,
-            reason: format!("the referrers list has more than {MAX_PAGES} pages"),
-        })
+            Some(MediaType::OciIndex.as_str()),
+            "referrers list",
+            |page_url, body| {
+                let page = Index::from_slice(&body).map_err(|e| Error::InvalidResponse {
+                    url: page_url.to_owned(),
+                    reason: format!("referrers index: {e}"),
+                })?;
+                match &mut merged {
+                    Some(m) => m.manifests.extend(page.manifests),
+                    None => merged = Some(page),
+                }
+                Ok(())
+            },
+        )?;
+        Ok(if found { merged } else { None })
     }
 
     fn referrers_fallback(&self, subject: &Digest) -> Result<Index> {

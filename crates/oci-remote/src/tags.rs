@@ -27,29 +27,56 @@ impl Repository {
 
     /// Every tag, asking the registry for pages of at most `page_size` tags (`?n=`).
     pub fn tags_paged(&self, page_size: Option<usize>) -> Result<Vec<String>> {
-        let mut url = match page_size {
+        let url = match page_size {
             Some(n) => self.path(&format!("tags/list?n={n}")),
             None => self.path("tags/list"),
         };
         let mut tags = Vec::new();
+        let found = self.get_pages(url, None, "tag list", |page_url, body| {
+            let page: TagList =
+                serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
+                    url: page_url.to_owned(),
+                    reason: format!("tag list: {e}"),
+                })?;
+            tags.extend(page.tags.unwrap_or_default());
+            Ok(())
+        })?;
+        if !found {
+            return Err(Error::NotFound {
+                what: "repository",
+                reference: "tags/list".to_owned(),
+                repository: self.to_string(),
+            });
+        }
+        Ok(tags)
+    }
+
+    /// `GET`s `url` and every page its `Link: <...>; rel="next"` headers lead to (at most
+    /// [`MAX_PAGES`], refusing a loop), handing each body (at most 4 MiB) to `on_page`.
+    /// Returns `false`, having read nothing, when the first page is a 404.
+    pub(crate) fn get_pages(
+        &self,
+        mut url: String,
+        accept: Option<&str>,
+        what: &str,
+        mut on_page: impl FnMut(&str, Vec<u8>) -> Result<()>,
+    ) -> Result<bool> {
         let mut visited = HashSet::new();
         for _ in 0..MAX_PAGES {
             if !visited.insert(url.clone()) {
                 return Err(Error::InvalidResponse {
                     url,
-                    reason: "the tag list's pages loop".to_owned(),
+                    reason: format!("the {what}'s pages loop"),
                 });
             }
-            let answer = self.send(&self.pull_scope(), Call::new("GET", url.clone()))?;
+            let mut call = Call::new("GET", url.clone());
+            if let Some(accept) = accept {
+                call = call.header("Accept", accept);
+            }
+            let answer = self.send(&self.pull_scope(), call)?;
             match answer.status() {
                 200 => {}
-                404 => {
-                    return Err(Error::NotFound {
-                        what: "repository",
-                        reference: "tags/list".to_owned(),
-                        repository: self.to_string(),
-                    })
-                }
+                404 if visited.len() == 1 => return Ok(false),
                 _ => return Err(answer.into_error("GET")),
             }
             let next = answer
@@ -59,21 +86,15 @@ impl Repository {
                 .flatten()
                 .map(|next| link::resolve(&answer.url, &next));
             let page_url = answer.url.clone();
-            let body = answer.read_limited("GET", MAX_MANIFEST_SIZE)?;
-            let page: TagList =
-                serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
-                    url: page_url,
-                    reason: format!("tag list: {e}"),
-                })?;
-            tags.extend(page.tags.unwrap_or_default());
+            on_page(&page_url, answer.read_limited("GET", MAX_MANIFEST_SIZE)?)?;
             match next {
                 Some(next) => url = next,
-                None => return Ok(tags),
+                None => return Ok(true),
             }
         }
         Err(Error::InvalidResponse {
             url,
-            reason: format!("the tag list has more than {MAX_PAGES} pages"),
+            reason: format!("the {what} has more than {MAX_PAGES} pages"),
         })
     }
 }

@@ -311,9 +311,7 @@ impl Repository {
             digest: Some(digest.clone()),
             size: Some(size),
         });
-        let (retries, mut backoff) = self.client.options().retries_value();
-        let mut attempt = 0;
-        loop {
+        self.retrying(|| {
             let session = match session.take() {
                 Some(s) => s,
                 None => self.start_upload()?,
@@ -321,16 +319,8 @@ impl Repository {
             let mut reader = Counting::new(layer.compressed()?, id, options);
             let result = session.finish_with(&mut reader, digest, size);
             reader.source_error(|| format!("reading layer {digest}"))?;
-            match result {
-                Ok(()) => break,
-                Err(e) if attempt < retries && retryable(&e) => {
-                    attempt += 1;
-                    thread::sleep(backoff);
-                    backoff *= 2;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            result
+        })?;
         options.emit(Progress::Finished {
             id,
             digest: digest.clone(),
@@ -376,19 +366,7 @@ impl Repository {
     fn write_bytes(&self, bytes: &[u8], digest: &Digest, options: &WriteOptions) -> Result<()> {
         let id = options.new_id();
         if self.blob_exists(digest)?.is_none() {
-            let (retries, mut backoff) = self.client.options().retries_value();
-            let mut attempt = 0;
-            loop {
-                match self.upload_bytes(bytes) {
-                    Ok(_) => break,
-                    Err(e) if attempt < retries && retryable(&e) => {
-                        attempt += 1;
-                        thread::sleep(backoff);
-                        backoff *= 2;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+            self.retrying(|| self.upload_bytes(bytes))?;
         }
         options.emit(Progress::Finished {
             id,
@@ -397,6 +375,25 @@ impl Repository {
             skipped: false,
         });
         Ok(())
+    }
+}
+
+impl Repository {
+    /// Runs `attempt` until it succeeds, fails for good, or the client's retries (with
+    /// doubling backoff) are spent on failures worth another try.
+    fn retrying<T>(&self, mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+        let (retries, mut backoff) = self.client.options().retries_value();
+        let mut tries = 0;
+        loop {
+            match attempt() {
+                Err(e) if tries < retries && retryable(&e) => {
+                    tries += 1;
+                    thread::sleep(backoff);
+                    backoff *= 2;
+                }
+                result => return result,
+            }
+        }
     }
 }
 
