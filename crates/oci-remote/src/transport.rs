@@ -181,8 +181,8 @@ pub(crate) fn retryable_transport(e: &ureq::Error) -> bool {
 /// Sends `call` to `registry` with the authorization `scopes` need.
 ///
 /// A 401 fetches a fresh token once and sends again; a 408, 429, 5xx or connection error is
-/// retried with exponential backoff as the client allows. Both only for replayable bodies:
-/// a stream is sent once. Any status comes back as an [`Answer`]; callers decide which
+/// retried with exponential backoff as the client allows, except for a `PATCH` (which
+/// appends). Both only for replayable bodies: a stream is sent once. Any status comes back as an [`Answer`]; callers decide which
 /// statuses are success.
 pub(crate) fn send(
     client: &Client,
@@ -211,6 +211,9 @@ pub(crate) fn send(
             builder = builder.header("Authorization", auth.as_str());
         }
         let replayable = call.payload.replayable();
+        // A PATCH appends: sent again after a failure midway it would append twice, so it is
+        // never retried here (an upload session asks the registry what arrived instead).
+        let retry = replayable && call.method != "PATCH";
         let result = match &mut call.payload {
             Payload::None => builder.body(()).map(|r| client.inner.agent.run(r)),
             Payload::Bytes(bytes) => builder.body(*bytes).map(|r| client.inner.agent.run(r)),
@@ -236,7 +239,7 @@ pub(crate) fn send(
                     reauthenticated = true;
                     continue;
                 }
-                if retryable_status(status) && replayable && attempt < retries {
+                if retryable_status(status) && retry && attempt < retries {
                     attempt += 1;
                     thread::sleep(backoff);
                     backoff *= 2;
@@ -264,7 +267,7 @@ pub(crate) fn send(
                 }
                 return Ok(Answer { response, url });
             }
-            Err(e) if replayable && attempt < retries && retryable_transport(&e) => {
+            Err(e) if retry && attempt < retries && retryable_transport(&e) => {
                 attempt += 1;
                 thread::sleep(backoff);
                 backoff *= 2;

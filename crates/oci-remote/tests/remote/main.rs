@@ -7,5 +7,6 @@ mod auth;
 mod harness;
 mod images;
 mod interop;
+mod resume;
 mod support;
 mod uploads;
