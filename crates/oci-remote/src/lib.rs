@@ -24,6 +24,9 @@
 //!   [`WriteOptions::mount_from`] names a repository that has them, retried with backoff on
 //!   5xx, 429 and broken connections; the manifest only once every blob it names is there.
 //!   A streaming layer (`oci_stream::StreamLayer`) is uploaded in one pass, chunk by chunk.
+//! - `testing` (feature `testing`): a real registry (distribution's `docker-registry`) on a
+//!   free loopback port with its own storage, for tests of this crate and every crate that
+//!   talks to a registry; a raw HTTP client to look at it.
 //!
 //! Every manifest is kept as the registry sent it and checked against the digest asked for;
 //! every blob is checked as it streams. Credentials never appear in errors or `Debug` output.
@@ -70,6 +73,8 @@ mod referrers;
 mod registry;
 mod repository;
 mod tags;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod token;
 mod transport;
 mod upload;

@@ -4,7 +4,7 @@ use oci_partial::random;
 use oci_remote::{Client, Credential, Error, Keychain, WriteOptions};
 use oci_types::Reference;
 
-use crate::support::{Registry, PASSWORD, USER};
+use crate::support::{Registry, TokenServer, PASSWORD, USER};
 
 fn keychain(host: &str, password: &str) -> Keychain {
     let mut keychain = Keychain::new();
@@ -77,7 +77,7 @@ fn credentials_come_from_a_docker_config_file() {
 
 #[test]
 fn bearer_tokens_are_fetched_per_scope() {
-    let Some((registry, tokens)) = Registry::start_token() else {
+    let Some((registry, tokens)) = TokenServer::with_registry() else {
         return;
     };
     let reference: Reference = format!("{}/token/image:v1", registry.host())
@@ -123,7 +123,7 @@ fn bearer_tokens_are_fetched_per_scope() {
 
 #[test]
 fn a_mount_asks_for_pull_on_the_source_repository() {
-    let Some((registry, tokens)) = Registry::start_token() else {
+    let Some((registry, tokens)) = TokenServer::with_registry() else {
         return;
     };
     let client = Client::builder()

@@ -347,7 +347,7 @@ fn fetch_token(
 
 #[test]
 fn token_registry_takes_tokens_from_the_token_server() {
-    let Some((registry, tokens)) = Registry::start_token() else {
+    let Some((registry, tokens)) = TokenServer::with_registry() else {
         return;
     };
     let host = registry.host();

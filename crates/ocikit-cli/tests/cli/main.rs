@@ -5,7 +5,6 @@
 mod errors;
 mod images;
 mod interop;
-mod registry;
 mod remote;
 mod store;
 mod support;

@@ -4,11 +4,11 @@
 use std::io::Read;
 use std::path::Path;
 
+use oci_remote::testing::{http, Registry};
 use oci_types::Digest;
 use serde_json::Value;
 
 use crate::interop::assert_unpacks_to;
-use crate::registry::{http_get, Registry};
 use crate::support::*;
 
 /// The config digest (image ID) of the fixtures' `hello` image.
@@ -19,6 +19,13 @@ const HELLO_MANIFEST: &str =
     "sha256:8056f20c74ed337af335d562694f59ec3e55d618139a120000f528f8139db34b";
 const EXTRA_MANIFEST: &str =
     "sha256:77428be40ef7b7f55ee058598993a9ddfcff6c610802b133f28c49770a3f7bcc";
+
+/// `GET path` on `registry`, accepting every manifest type (distribution answers 404 for an
+/// OCI manifest to a client that does not accept OCI): the status and body.
+fn get(registry: &Registry, path: &str) -> (u16, Vec<u8>) {
+    let (status, _, body) = http::get(&registry.host(), path, &[("Accept", oci_remote::ACCEPT)]);
+    (status, body)
+}
 
 fn fixture(rel: &str) -> String {
     fixtures().join(rel).to_str().unwrap().to_owned()
@@ -226,8 +233,7 @@ fn layer_to_a_registry_uploads_the_blob_it_describes() {
     assert_eq!(desc["diffID"], Digest::sha256(&tar).to_string().as_str());
     let digest = desc["digest"].as_str().unwrap();
 
-    let (status, _, blob) =
-        http_get(&registry.host(), &format!("/v2/stream/blobs/{digest}")).unwrap();
+    let (status, blob) = get(&registry, &format!("/v2/stream/blobs/{digest}"));
     assert_eq!(status, 200);
     assert_eq!(Digest::sha256(&blob).to_string(), digest);
     assert_eq!(blob.len() as u64, desc["size"].as_u64().unwrap());
@@ -287,7 +293,7 @@ fn plain_http_off_loopback_needs_insecure_registry() {
         "{}",
         r.stderr
     );
-    let (status, _, _) = http_get(&registry.host(), "/v2/plain/hello/tags/list").unwrap();
+    let (status, _) = get(&registry, "/v2/plain/hello/tags/list");
     assert_eq!(status, 404, "nothing was pushed");
 
     if std::net::TcpStream::connect(("::ffff:127.0.0.1", registry.port())).is_err() {
@@ -296,7 +302,7 @@ fn plain_http_off_loopback_needs_insecure_registry() {
     }
     // Allowed by host and port, or by host alone (every port).
     ocikit(d, &["push", &src, &dst, "--insecure-registry", &host]).ok();
-    let (status, _, _) = http_get(&registry.host(), "/v2/plain/hello/tags/list").unwrap();
+    let (status, _) = get(&registry, "/v2/plain/hello/tags/list");
     assert_eq!(status, 200);
     ocikit(
         d,
@@ -356,11 +362,7 @@ fn an_index_is_copied_whole_or_by_platform() {
     let remote = format!("docker://{}/multi:v1", registry.host());
     let pushed = written_digest(&ocikit(d, &["push", "oci:multi:multi", &remote]).ok());
     assert_eq!(pushed, index, "the index goes up byte for byte");
-    let (status, _, _) = http_get(
-        &registry.host(),
-        &format!("/v2/multi/manifests/{EXTRA_MANIFEST}"),
-    )
-    .unwrap();
+    let (status, _) = get(&registry, &format!("/v2/multi/manifests/{EXTRA_MANIFEST}"));
     assert_eq!(status, 200, "and every image in it");
 
     // inspect and verify see both images.

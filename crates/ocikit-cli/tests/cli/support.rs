@@ -115,22 +115,7 @@ pub(crate) fn system_tar(dir: &Path) -> Vec<u8> {
 }
 
 /// True when `tool` is on PATH. In CI (CI=true) a missing peer tool is a failure, not a skip.
-pub(crate) fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        assert!(
-            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
-            "{tool} is required in CI (.ci/run installs it)"
-        );
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
-}
+pub(crate) use oci_remote::testing::require as have;
 
 /// Runs a peer tool and returns its stdout, failing the test on a non-zero exit.
 #[track_caller]

@@ -16,15 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use oci_remote::testing::http::basic_auth;
+use oci_remote::testing::{require, Registry, PASSWORD, USER};
 use tempfile::TempDir;
 
-use super::http::basic_auth;
-use super::registry::{PASSWORD, USER};
+// The `service` the registry names in its challenge and expects as the tokens' `aud`, and the
+// `iss` of the tokens, which the registry trusts.
+pub(crate) use oci_remote::testing::{TOKEN_ISSUER as ISSUER, TOKEN_SERVICE as SERVICE};
 
-/// The `service` the registry names in its challenge and expects as the tokens' `aud`.
-pub(crate) const SERVICE: &str = "ocikit-test-registry";
-/// The `iss` of the tokens, which the registry trusts.
-pub(crate) const ISSUER: &str = "ocikit-test-issuer";
 /// Lifetime of a token, in seconds (distribution allows 60 s of clock skew beyond it).
 const EXPIRES_IN: u64 = 300;
 
@@ -50,6 +49,17 @@ struct Shared {
 }
 
 impl TokenServer {
+    /// A registry asking for bearer tokens from a new token server (service [`SERVICE`],
+    /// issuer [`ISSUER`]); `None` when `docker-registry` or `openssl` is missing outside CI.
+    pub(crate) fn with_registry() -> Option<(Registry, TokenServer)> {
+        if !require("docker-registry") || !require("openssl") {
+            return None;
+        }
+        let tokens = TokenServer::start();
+        let registry = Registry::start_token(&tokens.realm(), tokens.cert_path())?;
+        Some((registry, tokens))
+    }
+
     /// Makes a key and certificate and starts serving. Panics when `openssl` fails.
     pub(crate) fn start() -> TokenServer {
         let dir = tempfile::Builder::new()

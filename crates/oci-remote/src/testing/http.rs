@@ -1,40 +1,51 @@
-//! A raw HTTP/1.1 client over `TcpStream`, one request per connection (`Connection: close`), to
-//! look at a registry independently of the crate's client.
+//! A raw HTTP/1.1 client over `TcpStream`, one request per connection (`Connection: close`),
+//! to look at a registry independently of the crate's own client: what a test sees here is
+//! what the server sent, byte for byte.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 /// Status, headers (names as sent, in order) and the whole body.
-pub(crate) type Response = (u16, Vec<(String, String)>, Vec<u8>);
+pub type Response = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// How long one read or write may block before the request fails.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `GET path` on `host` ("127.0.0.1:PORT") with extra `headers`; panics on a transport error.
+/// `GET path` on `host` ("127.0.0.1:PORT") with extra `headers`.
+///
+/// # Panics
+/// On a transport error (see [`try_request`]), naming the request.
 #[track_caller]
-pub(crate) fn http_get(host: &str, path: &str, headers: &[(&str, &str)]) -> Response {
-    http_request(host, "GET", path, headers, b"")
+pub fn get(host: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+    request(host, "GET", path, headers, b"")
 }
 
-/// `METHOD path` on `host` with extra `headers` and `body`; panics on a transport error.
+/// `METHOD path` on `host` with extra `headers` and `body`.
+///
+/// # Panics
+/// On a transport error (see [`try_request`]), naming the request.
 #[track_caller]
-pub(crate) fn http_request(
+pub fn request(
     host: &str,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
-    match try_http_request(host, method, path, headers, body) {
+    match try_request(host, method, path, headers, body) {
         Ok(response) => response,
         Err(e) => panic!("{method} http://{host}{path}: {e}"),
     }
 }
 
-/// `METHOD path` on `host`: the response, or the transport error (connection refused, reset or
-/// closed early; a body shorter than its Content-Length is `UnexpectedEof`).
-pub(crate) fn try_http_request(
+/// `METHOD path` on `host` with extra `headers` and `body`: the response, or the transport
+/// error (connection refused, reset or closed early; a body shorter than its
+/// `Content-Length`, or a chunked body without its last chunk, is `UnexpectedEof`).
+///
+/// A `Content-Length` is added unless `headers` has one or the request is a `GET`, `HEAD` or
+/// `DELETE` without a body. The body of an answer to `HEAD`, and of a 204 or 304, is empty.
+pub fn try_request(
     host: &str,
     method: &str,
     path: &str,
@@ -62,6 +73,22 @@ pub(crate) fn try_http_request(
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse_response(&raw, method == "HEAD")
+}
+
+/// The first value of header `name` (any case).
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The `Authorization` value for HTTP Basic credentials.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        oci_types::base64::encode(format!("{user}:{password}").as_bytes())
+    )
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -136,18 +163,36 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The first value of header `name` (any case).
-pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The `Authorization` value for HTTP Basic credentials.
-pub(crate) fn basic_auth(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        oci_types::base64::encode(format!("{user}:{password}").as_bytes())
-    )
+    #[test]
+    fn chunked_bodies_are_joined_and_cut_ones_are_eof() {
+        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    5;ext=1\r\nhello\r\n1\r\n!\r\n0\r\n\r\n";
+        let (status, headers, body) = parse_response(raw, false).unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(header(&headers, "TRANSFER-ENCODING"), Some("chunked"));
+        assert_eq!(body, b"hello!");
+        let cut = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel";
+        let error = parse_response(cut, false).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn content_length_bounds_the_body_except_after_head() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef";
+        assert_eq!(parse_response(raw, false).unwrap().2, b"abc");
+        assert!(parse_response(raw, true).unwrap().2.is_empty());
+        let short = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+        let error = parse_response(short, false).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(parse_response(b"HTTP/1.1 200 OK\r\n", false).is_err());
+    }
+
+    #[test]
+    fn basic_auth_is_base64_of_user_colon_password() {
+        assert_eq!(basic_auth("user", "pass"), "Basic dXNlcjpwYXNz");
+    }
 }

@@ -1,6 +1,7 @@
-//! A real registry per test: distribution's `docker-registry` (2.8, Debian's package) serving a
-//! temporary directory on a free loopback port, killed when dropped.
+//! [`Registry`]: distribution's `docker-registry` serving a temporary directory on a free
+//! loopback port, killed when dropped.
 
+use std::fmt::Display;
 use std::fs::{self, File};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -10,14 +11,19 @@ use std::time::{Duration, Instant};
 use oci_types::Digest;
 use tempfile::TempDir;
 
-use super::http::{header, try_http_request};
+use super::http::{header, try_request};
 use super::require;
-use super::token::{TokenServer, ISSUER, SERVICE};
 
-/// The user `start_basic` and `start_token` registries accept.
-pub(crate) const USER: &str = "ocikit";
+/// The user that [`Registry::start_basic`] registries accept.
+pub const USER: &str = "ocikit";
 /// The password of [`USER`].
-pub(crate) const PASSWORD: &str = "ocikit-test-password";
+pub const PASSWORD: &str = "ocikit-test-password";
+
+/// The `service` a [`Registry::start_token`] registry names in its challenge and expects as
+/// the `aud` of its tokens.
+pub const TOKEN_SERVICE: &str = "ocikit-test-registry";
+/// The `iss` a [`Registry::start_token`] registry expects of its tokens.
+pub const TOKEN_ISSUER: &str = "ocikit-test-issuer";
 
 /// The htpasswd line of USER and PASSWORD. Distribution 2.8 reads bcrypt entries only; this one
 /// (cost 5, so that each check is quick) was made once with glibc's crypt(3), by
@@ -31,14 +37,19 @@ const START_TIMEOUT: Duration = Duration::from_secs(15);
 const PORT_ATTEMPTS: usize = 5;
 
 /// How clients authenticate to the registry.
-enum Auth {
+enum Auth<'a> {
     None,
     Basic,
-    Token { realm: String, cert: PathBuf },
+    Token { realm: &'a str, cert: &'a Path },
 }
 
-/// A running `docker-registry` with its own storage, killed and removed when dropped.
-pub(crate) struct Registry {
+/// A running `docker-registry` on 127.0.0.1 with its own storage in a temporary directory.
+///
+/// Dropping it kills the process, waits for it and removes the directory; dropped while the
+/// thread panics (a failed assertion), it first prints the registry's log to stderr. Uploads
+/// are never purged, so a test sees every unfinished upload in [`Registry::uploads_in_progress`].
+#[derive(Debug)]
+pub struct Registry {
     child: Child,
     addr: SocketAddr,
     storage: PathBuf,
@@ -46,74 +57,74 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    /// A registry without auth; `None` when `docker-registry` is missing outside CI.
-    pub(crate) fn start() -> Option<Registry> {
+    /// A registry without auth; `None` when `docker-registry` is missing outside CI (see
+    /// [`require`](super::require)).
+    ///
+    /// # Panics
+    /// When the registry cannot be set up or does not answer `GET /v2/` within 15 seconds (the
+    /// message holds its log), or when `docker-registry` is missing in CI.
+    pub fn start() -> Option<Registry> {
         Registry::launch(&Auth::None)
     }
 
     /// A registry asking for HTTP Basic credentials: [`USER`] and [`PASSWORD`].
-    pub(crate) fn start_basic() -> Option<Registry> {
+    ///
+    /// # Panics
+    /// As [`Registry::start`].
+    pub fn start_basic() -> Option<Registry> {
         Registry::launch(&Auth::Basic)
     }
 
-    /// A registry asking for bearer tokens from the returned [`TokenServer`] (service
-    /// [`SERVICE`], issuer [`ISSUER`]); `None` when `docker-registry` or `openssl` is missing
-    /// outside CI.
-    pub(crate) fn start_token() -> Option<(Registry, TokenServer)> {
-        if !require("docker-registry") || !require("openssl") {
-            return None;
-        }
-        let tokens = TokenServer::start();
-        let auth = Auth::Token {
-            realm: tokens.realm(),
-            cert: tokens.cert_path().to_path_buf(),
-        };
-        let registry = Registry::launch(&auth)?;
-        Some((registry, tokens))
+    /// A registry asking for bearer tokens from `realm` (a URL such as
+    /// `http://127.0.0.1:PORT/token`), for service [`TOKEN_SERVICE`], issued by
+    /// [`TOKEN_ISSUER`] and signed by a key whose PEM certificate is at `cert` (the
+    /// registry's `rootcertbundle`; the tokens carry it in their `x5c` header). The token
+    /// server is the caller's.
+    ///
+    /// # Panics
+    /// As [`Registry::start`].
+    pub fn start_token(realm: &str, cert: &Path) -> Option<Registry> {
+        Registry::launch(&Auth::Token { realm, cert })
     }
 
-    fn launch(auth: &Auth) -> Option<Registry> {
+    fn launch(auth: &Auth<'_>) -> Option<Registry> {
         if !require("docker-registry") {
             return None;
         }
-        let dir = tempfile::Builder::new()
-            .prefix("ocikit-registry-")
-            .tempdir()
-            .unwrap();
+        let dir = check(
+            tempfile::Builder::new()
+                .prefix("ocikit-registry-")
+                .tempdir(),
+            "creating the registry's temporary directory",
+        );
         // Sent back on every response, so that the readiness probe cannot mistake another
         // registry that holds the port for this one.
         let instance = dir
             .path()
             .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| panic!("{} has no file name", dir.path().display()));
         let storage = dir.path().join("storage");
-        fs::create_dir(&storage).unwrap();
+        check(fs::create_dir(&storage), storage.display());
         let log_path = dir.path().join("registry.log");
         let auth_section = match auth {
             Auth::None => String::new(),
             Auth::Basic => {
                 let htpasswd = dir.path().join("htpasswd");
-                fs::write(&htpasswd, HTPASSWD).unwrap();
+                check(fs::write(&htpasswd, HTPASSWD), htpasswd.display());
                 format!(
                     "auth:\n  htpasswd:\n    realm: ocikit-test\n    path: \"{}\"\n",
                     htpasswd.display()
                 )
             }
             Auth::Token { realm, cert } => format!(
-                "auth:\n  token:\n    realm: \"{realm}\"\n    service: {SERVICE}\n    \
-                 issuer: {ISSUER}\n    rootcertbundle: \"{}\"\n",
+                "auth:\n  token:\n    realm: \"{realm}\"\n    service: {TOKEN_SERVICE}\n    \
+                 issuer: {TOKEN_ISSUER}\n    rootcertbundle: \"{}\"\n",
                 cert.display()
             ),
         };
         for _ in 0..PORT_ATTEMPTS {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
             let config = format!(
                 "version: 0.1\n\
                  log:\n  level: warn\n  formatter: text\n\
@@ -125,18 +136,17 @@ impl Registry {
                 storage.display()
             );
             let config_path = dir.path().join("config.yml");
-            fs::write(&config_path, config).unwrap();
-            let log = File::options()
-                .create(true)
-                .append(true)
-                .open(&log_path)
-                .unwrap();
+            check(fs::write(&config_path, config), config_path.display());
+            let log = check(
+                File::options().create(true).append(true).open(&log_path),
+                log_path.display(),
+            );
             let mut command = Command::new("docker-registry");
             command
                 .arg("serve")
                 .arg(&config_path)
                 .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
+                .stdout(check(log.try_clone(), log_path.display()))
                 .stderr(log);
             // REGISTRY_* variables override the config file: keep the caller's out.
             for (name, _) in std::env::vars_os() {
@@ -144,7 +154,7 @@ impl Registry {
                     command.env_remove(name);
                 }
             }
-            let mut child = command.spawn().unwrap();
+            let mut child = check(command.spawn(), "starting docker-registry");
             match wait_ready(&mut child, addr, &instance) {
                 Ready::Yes => {
                     return Some(Registry {
@@ -178,29 +188,35 @@ impl Registry {
         panic!("docker-registry found no free port in {PORT_ATTEMPTS} attempts");
     }
 
-    /// "127.0.0.1:PORT".
-    pub(crate) fn host(&self) -> String {
+    /// Host and port, `127.0.0.1:PORT`, as a reference or URL names the registry.
+    pub fn host(&self) -> String {
         self.addr.to_string()
     }
 
-    /// The address the registry listens on.
-    pub(crate) fn addr(&self) -> SocketAddr {
+    /// The address the registry listens on (always on 127.0.0.1).
+    pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// The port the registry listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
     /// The registry's storage root (`storage.filesystem.rootdirectory`).
-    pub(crate) fn storage(&self) -> &Path {
+    pub fn storage(&self) -> &Path {
         &self.storage
     }
 
-    /// Whether the blob `digest` is stored (distribution's layout:
-    /// `docker/registry/v2/blobs/ALG/XX/ENCODED/data`).
-    pub(crate) fn blob_exists_on_disk(&self, digest: &Digest) -> bool {
+    /// Whether the blob `digest` is stored, whatever repository it was pushed to.
+    pub fn blob_exists_on_disk(&self, digest: &Digest) -> bool {
         self.blob_path_on_disk(digest).is_file()
     }
 
-    /// Where distribution keeps a blob's bytes: `blobs/ALG/AB/ABCDEF.../data`.
-    pub(crate) fn blob_path_on_disk(&self, digest: &Digest) -> PathBuf {
+    /// Where distribution keeps a blob's bytes:
+    /// `docker/registry/v2/blobs/ALG/AB/ABCDEF.../data` under [`Registry::storage`]. A test
+    /// may change the file there to make the registry serve bytes that do not match.
+    pub fn blob_path_on_disk(&self, digest: &Digest) -> PathBuf {
         let encoded = digest.encoded();
         self.storage()
             .join("docker/registry/v2/blobs")
@@ -210,10 +226,10 @@ impl Registry {
             .join("data")
     }
 
-    /// How many uploads of repository `repo` are started and neither finished nor cancelled: the
-    /// directories in its `_uploads` that hold a `data` file (a cancel in distribution 2.8
+    /// How many uploads to repository `repo` are started and neither finished nor cancelled:
+    /// the directories in its `_uploads` that hold a `data` file (a cancel in distribution 2.8
     /// deletes `data` and `startedat` but leaves the directory and its `hashstates` behind).
-    pub(crate) fn uploads_in_progress(&self, repo: &str) -> usize {
+    pub fn uploads_in_progress(&self, repo: &str) -> usize {
         let uploads = self
             .storage()
             .join("docker/registry/v2/repositories")
@@ -228,10 +244,43 @@ impl Registry {
         }
     }
 
-    /// What the registry wrote to stdout and stderr so far (warnings, errors, access log).
-    pub(crate) fn log(&self) -> String {
+    /// What the registry wrote to stdout and stderr so far: warnings, errors and its access
+    /// log, one line a request.
+    pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- docker-registry log ({}) ---\n{}--- end of log ---",
+                self.dir.path().join("registry.log").display(),
+                self.log()
+            );
+        }
+    }
+}
+
+/// The value of `result`; panics with `what` and the error otherwise.
+#[track_caller]
+fn check<T, E: Display>(result: Result<T, E>, what: impl Display) -> T {
+    match result {
+        Ok(value) => value,
+        Err(e) => panic!("{what}: {e}"),
+    }
+}
+
+/// A loopback port free a moment ago (the kernel's pick for a listener, closed at once).
+fn free_port() -> u16 {
+    let listener = check(
+        TcpListener::bind("127.0.0.1:0"),
+        "binding a probe listener on 127.0.0.1",
+    );
+    check(listener.local_addr(), "the probe listener's address").port()
 }
 
 /// Polls `GET /v2/` on `addr` until the registry tagged `instance` answers 200 or 401.
@@ -242,7 +291,7 @@ fn wait_ready(child: &mut Child, addr: SocketAddr, instance: &str) -> Ready {
         if let Ok(Some(status)) = child.try_wait() {
             return Ready::Exited(status.to_string());
         }
-        if let Ok((status, headers, _)) = try_http_request(&host, "GET", "/v2/", &[], b"") {
+        if let Ok((status, headers, _)) = try_request(&host, "GET", "/v2/", &[], b"") {
             if (status == 200 || status == 401)
                 && header(&headers, "x-ocikit-instance") == Some(instance)
             {
@@ -259,18 +308,4 @@ enum Ready {
     Yes,
     Exited(String),
     TimedOut,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- docker-registry log ({}) ---\n{}--- end of log ---",
-                self.dir.path().join("registry.log").display(),
-                self.log()
-            );
-        }
-    }
 }
