@@ -12,24 +12,42 @@
 //! `("stream", "what it compares", stream)` to [`COMPARISONS`]. `bench --list`, the help and
 //! the unknown-name error pick it up from there. A comparison named as a crate's short name
 //! takes that name over; the crate stays reachable by its package name (`oci-stream`).
+//!
+//! What the comparisons share is at the bottom of this file: the check for the tools they need
+//! ([`require`]), the release build of the CLI, the 512 MiB tar of /usr and its one-layer
+//! docker archive (made once under `$CARGO_TARGET_DIR/bench`), and hyperfine's common flags.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::cmd::Cmd;
 use crate::Result;
 
+mod convert;
+mod remote;
 mod stream;
 
 /// A named comparison: runs from the workspace root with the ARGS after `--`.
 type Comparison = fn(root: &Path, args: &[String]) -> Result<()>;
 
 /// The named comparisons: (name, one line on what it measures, the function).
-const COMPARISONS: &[(&str, &str, Comparison)] = &[(
-    "stream",
-    "hyperfine: `ocikit layer` vs `pigz -p 2 | sha256sum` (levels 1 and 6) on a 512 MiB tar of /usr, and output sizes",
-    stream::run,
-)];
+const COMPARISONS: &[(&str, &str, Comparison)] = &[
+    (
+        "stream",
+        "hyperfine: `ocikit layer` vs `pigz -p 2 | sha256sum` (levels 1 and 6) on a 512 MiB tar of /usr, and output sizes",
+        stream::run,
+    ),
+    (
+        "convert",
+        "hyperfine: `ocikit convert` vs `skopeo copy` docker-archive → OCI layout on a one-layer archive of a 512 MiB tar of /usr, output sizes, peak RSS",
+        convert::run,
+    ),
+    (
+        "remote",
+        "hyperfine against a local docker-registry: ocikit push/pull vs skopeo copy, and `ocikit layer - --to docker://` vs `ocikit layer - --store`",
+        remote::run,
+    ),
+];
 
 /// One bench `cargo xtask bench NAME` can run.
 enum Bench {
@@ -176,6 +194,146 @@ fn with_dashes(extra: &[String]) -> Vec<String> {
     }
 }
 
+// Helpers the comparisons share. Paths handed to commands are relative to the workspace root
+// (where every command runs), or absolute when $CARGO_TARGET_DIR is.
+
+/// Fails unless every `(program, Debian package)` of `tools` is on PATH, naming the package.
+fn require(root: &Path, tools: &[(&str, &str)]) -> Result<()> {
+    for (tool, package) in tools {
+        if !Cmd::program("sh", root)
+            .args(["-c", &format!("command -v {tool}")])
+            .succeeds_quietly()
+        {
+            return Err(format!("`{tool}` is needed: apt-get install {package}"));
+        }
+    }
+    Ok(())
+}
+
+/// Builds the release CLI and returns its path and the bench directory,
+/// `$CARGO_TARGET_DIR/bench` (created), where inputs, outputs and timing tables go.
+fn release_ocikit(root: &Path) -> Result<(String, PathBuf)> {
+    Cmd::cargo(root)
+        .args(["build", "--release", "--quiet", "-p", "ocikit-cli"])
+        .run()?;
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let ocikit = Path::new(&target)
+        .join("release/ocikit")
+        .to_string_lossy()
+        .into_owned();
+    let dir = Path::new(&target).join("bench");
+    fs::create_dir_all(root.join(&dir)).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    Ok((ocikit, dir))
+}
+
+/// `dir/name` as a string for a command line.
+fn under(dir: &Path, name: &str) -> String {
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+/// The 512 MiB tar of /usr `stream` uses: `$OCIKIT_BENCH_INPUT`, or else `dir/usr.tar`,
+/// made once (the first 512 MiB of `tar -c /usr`; its last entry is cut short, which a layer
+/// does not mind).
+fn usr_tar(root: &Path, dir: &Path) -> Result<String> {
+    if let Ok(p) = std::env::var("OCIKIT_BENCH_INPUT") {
+        return Ok(p);
+    }
+    let p = under(dir, "usr.tar");
+    let bytes = 512u64 << 20;
+    let have = fs::metadata(root.join(&p)).map(|m| m.len()).unwrap_or(0);
+    if have != bytes {
+        let make = format!("tar -cf - -C / usr 2>/dev/null | head -c {bytes} > {p}");
+        Cmd::program("sh", root).args(["-c", &make]).run()?;
+    }
+    Ok(p)
+}
+
+/// A docker archive of one image whose one layer is [`usr_tar`]: `$OCIKIT_BENCH_ARCHIVE`, or
+/// else `dir/usr-archive.tar`, made once with `ocikit append` (which writes it whole or not
+/// at all, so an existing file is a finished one).
+fn usr_archive(root: &Path, dir: &Path, ocikit: &str) -> Result<String> {
+    if let Ok(p) = std::env::var("OCIKIT_BENCH_ARCHIVE") {
+        return Ok(p);
+    }
+    let p = under(dir, "usr-archive.tar");
+    if !root.join(&p).is_file() {
+        let tar = usr_tar(root, dir)?;
+        Cmd::program(ocikit, root)
+            .args([
+                "append",
+                "scratch",
+                &tar,
+                "-t",
+                "bench/usr:1",
+                "-o",
+                &p,
+                "-q",
+            ])
+            .run()?;
+    }
+    Ok(p)
+}
+
+/// `hyperfine --warmup 1 --runs 5 --export-markdown MD --prepare PREPARE`, to which the
+/// comparison adds its `-n NAME COMMAND` pairs and the user's ARGS.
+fn hyperfine(root: &Path, md: &str, prepare: &str) -> Cmd {
+    Cmd::program("hyperfine", root).args([
+        "--warmup",
+        "1",
+        "--runs",
+        "5",
+        "--export-markdown",
+        md,
+        "--prepare",
+        prepare,
+    ])
+}
+
+/// The largest file under `dir` (recursively) and its size: in `blobs/` of a one-layer
+/// image, the layer.
+fn largest_file(dir: &Path) -> Result<(PathBuf, u64)> {
+    let mut best = (PathBuf::new(), 0);
+    let entries = fs::read_dir(dir).map_err(|e| format!("listing {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("listing {}: {e}", dir.display()))?
+            .path();
+        let meta = fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let found = if meta.is_dir() {
+            largest_file(&path)?
+        } else {
+            (path, meta.len())
+        };
+        if found.1 > best.1 {
+            best = found;
+        }
+    }
+    Ok(best)
+}
+
+/// The sizes of every file under `dir`, added up.
+fn total_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    let entries = fs::read_dir(dir).map_err(|e| format!("listing {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("listing {}: {e}", dir.display()))?
+            .path();
+        let meta = fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        total += if meta.is_dir() {
+            total_size(&path)?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}
+
+/// Bytes as MiB with one decimal.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +385,22 @@ mod tests {
             benches.iter().find(|b| b.answers_to("oci-stream")),
             Some(Bench::Crate { .. })
         ));
+    }
+
+    #[test]
+    fn largest_file_and_total_size_look_into_subdirectories() {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-sizes-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+        fs::write(dir.join("index.json"), [0; 10]).unwrap();
+        fs::write(dir.join("blobs/sha256/aa"), [0; 300]).unwrap();
+        fs::write(dir.join("blobs/sha256/bb"), [0; 20]).unwrap();
+        let (path, size) = largest_file(&dir.join("blobs")).unwrap();
+        let total = total_size(&dir).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!((path, size), (dir.join("blobs/sha256/aa"), 300));
+        assert_eq!(total, 330);
+        assert_eq!(mib(3 << 19), "1.5 MiB");
     }
 
     #[test]
