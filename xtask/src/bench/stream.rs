@@ -10,42 +10,18 @@ use std::path::Path;
 use crate::cmd::Cmd;
 use crate::Result;
 
-const DEFAULT_MIB: u64 = 512;
-
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
-    for tool in ["hyperfine", "pigz", "sha256sum", "tar"] {
-        if !Cmd::program("sh", root)
-            .args(["-c", &format!("command -v {tool}")])
-            .succeeds_quietly()
-        {
-            return Err(format!(
-                "`{tool}` is needed (Debian package; .ci/run installs it)"
-            ));
-        }
-    }
-    Cmd::cargo(root)
-        .args(["build", "--release", "--quiet", "-p", "ocikit-cli"])
-        .run()?;
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let ocikit = Path::new(&target)
-        .join("release/ocikit")
-        .to_string_lossy()
-        .into_owned();
-    let dir = Path::new(&target).join("bench");
-    fs::create_dir_all(root.join(&dir)).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let input = match std::env::var("OCIKIT_BENCH_INPUT") {
-        Ok(p) => p,
-        Err(_) => {
-            let p = dir.join("usr.tar").to_string_lossy().into_owned();
-            let bytes = DEFAULT_MIB << 20;
-            let have = fs::metadata(root.join(&p)).map(|m| m.len()).unwrap_or(0);
-            if have != bytes {
-                let make = format!("tar -cf - -C / usr 2>/dev/null | head -c {bytes} > {p}");
-                Cmd::program("sh", root).args(["-c", &make]).run()?;
-            }
-            p
-        }
-    };
+    super::require(
+        root,
+        &[
+            ("hyperfine", "hyperfine"),
+            ("pigz", "pigz"),
+            ("sha256sum", "coreutils"),
+            ("tar", "tar"),
+        ],
+    )?;
+    let (ocikit, dir) = super::release_ocikit(root)?;
+    let input = super::usr_tar(root, &dir)?;
     let store = dir.join("store").to_string_lossy().into_owned();
     let ours = format!("{ocikit} layer {input} --store {store} --quiet");
     let ours6 = format!("{ocikit} layer {input} --store {store} --quiet --level 6");
