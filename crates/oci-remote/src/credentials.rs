@@ -363,8 +363,13 @@ fn read_optional(path: &Path) -> Result<Option<Keychain>> {
 pub(crate) fn normalize_registry(registry: &str) -> String {
     let mut host = registry.trim();
     for scheme in ["https://", "http://"] {
-        if host.len() >= scheme.len() && host[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            host = &host[scheme.len()..];
+        // `get`, not indexing: the cut may fall inside a multi-byte character.
+        if let Some(rest) = host
+            .get(..scheme.len())
+            .filter(|prefix| prefix.eq_ignore_ascii_case(scheme))
+            .and_then(|_| host.get(scheme.len()..))
+        {
+            host = rest;
             break;
         }
     }
@@ -844,5 +849,24 @@ mod tests {
         fn from_docker_config_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
             let _ = Keychain::from_docker_config(&bytes, Path::new("c"));
         }
+
+        #[test]
+        fn any_registry_key_normalizes_without_panicking(key in "\\PC{0,24}") {
+            let _ = normalize_registry(&key);
+            let _ = normalize_registry(&format!("https:{key}"));
+        }
+    }
+
+    /// Found by the `docker_config` fuzz target: a multi-byte character where a scheme's
+    /// last byte would be.
+    #[test]
+    fn a_scheme_cut_inside_a_character_is_no_scheme() {
+        assert_eq!(
+            normalize_registry("https:W\u{452}ndex.docke/"),
+            "https:w\u{452}ndex.docke"
+        );
+        assert_eq!(normalize_registry("http\u{452}//x"), "http\u{452}");
+        let config = br#"{"auths":{"https:W\u0452ndex.docke/":{}}}"#;
+        Keychain::from_docker_config(config, Path::new("c")).unwrap();
     }
 }
