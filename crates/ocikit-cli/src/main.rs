@@ -33,6 +33,31 @@ macro_rules! usage {
 }
 pub(crate) use usage;
 
+/// `println!` for the command's output. A closed pipe (`ocikit inspect IMAGE | head -1`)
+/// ends the process quietly with status 0, as shell users expect, where `println!` panics;
+/// any other write error is a one-line error and status 1.
+macro_rules! outln {
+    () => {
+        $crate::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// Writes to standard output; see [`outln`].
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("ocikit: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match cmd::run(args) {

@@ -1,5 +1,6 @@
 //! `ocikit inspect`: images, tags, platform, config and layers.
 
+use crate::outln;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -84,46 +85,46 @@ pub(crate) fn run(src: &ImageName, json: bool, access: &Access<'_>) -> Result<Ex
         .map(|n| describe(n).with_context(|| format!("inspecting {}", n.label)))
         .collect::<Result<Vec<_>>>()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&infos)?);
+        outln!("{}", serde_json::to_string_pretty(&infos)?);
         return Ok(ExitCode::SUCCESS);
     }
     for (i, info) in infos.iter().enumerate() {
         if i > 0 {
-            println!();
+            outln!();
         }
-        println!("Image:      {}", info.name);
+        outln!("Image:      {}", info.name);
         if !info.tags.is_empty() {
-            println!("Tags:       {}", info.tags.join(", "));
+            outln!("Tags:       {}", info.tags.join(", "));
         }
-        println!("Digest:     {}", info.digest);
-        println!("MediaType:  {}", info.media_type);
-        println!("Config:     {}", info.config_digest);
-        println!("Platform:   {}", info.platform);
+        outln!("Digest:     {}", info.digest);
+        outln!("MediaType:  {}", info.media_type);
+        outln!("Config:     {}", info.config_digest);
+        outln!("Platform:   {}", info.platform);
         if let Some(c) = &info.created {
-            println!("Created:    {c}");
+            outln!("Created:    {c}");
         }
         if let Some(e) = &info.entrypoint {
-            println!("Entrypoint: {e:?}");
+            outln!("Entrypoint: {e:?}");
         }
         if let Some(c) = &info.cmd {
-            println!("Cmd:        {c:?}");
+            outln!("Cmd:        {c:?}");
         }
         if let Some(w) = &info.working_dir {
-            println!("WorkingDir: {w}");
+            outln!("WorkingDir: {w}");
         }
         if let Some(u) = &info.user {
-            println!("User:       {u}");
+            outln!("User:       {u}");
         }
         for e in &info.env {
-            println!("Env:        {e}");
+            outln!("Env:        {e}");
         }
         for (k, v) in &info.labels {
-            println!("Label:      {k}={v}");
+            outln!("Label:      {k}={v}");
         }
-        println!("Layers:     {}", info.layers.len());
+        outln!("Layers:     {}", info.layers.len());
         for (n, l) in info.layers.iter().enumerate() {
-            println!("  [{n}] {} {:>12} {}", l.digest, l.size, l.media_type);
-            println!("      diff_id {}", l.diff_id);
+            outln!("  [{n}] {} {:>12} {}", l.digest, l.size, l.media_type);
+            outln!("      diff_id {}", l.diff_id);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! `ocikit layer`: a tar streamed into a content store, or a registry, as a layer.
 
+use crate::outln;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -90,7 +91,7 @@ pub(crate) fn run(
         size,
         diff_id: diff_id.to_string(),
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    outln!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }
 

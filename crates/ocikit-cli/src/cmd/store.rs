@@ -1,5 +1,6 @@
 //! `ocikit store`: the content store by hand, like `ctr content`.
 
+use crate::outln;
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::process::ExitCode;
@@ -27,9 +28,9 @@ pub(crate) fn run(dir: &Path, action: StoreAction) -> Result<ExitCode> {
     match action {
         StoreAction::Ls { filters } => {
             let filters: Vec<&str> = filters.iter().map(String::as_str).collect();
-            println!("{:<72} {:>12}  {:<8} LABELS", "DIGEST", "SIZE", "AGE");
+            outln!("{:<72} {:>12}  {:<8} LABELS", "DIGEST", "SIZE", "AGE");
             store.walk(&filters, &mut |info: Info| {
-                println!(
+                outln!(
                     "{:<72} {:>12}  {:<8} {}",
                     info.digest,
                     info.size,
@@ -48,13 +49,13 @@ pub(crate) fn run(dir: &Path, action: StoreAction) -> Result<ExitCode> {
                 "updatedAt": rfc3339(info.updated_at),
                 "labels": info.labels,
             });
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            outln!("{}", serde_json::to_string_pretty(&json)?);
         }
         StoreAction::Rm { digests } => {
             for d in digests {
                 let d = digest_arg(&d)?;
                 store.delete(&d).with_context(|| format!("deleting {d}"))?;
-                println!("{d}");
+                outln!("{d}");
             }
         }
         StoreAction::Labels { digest, labels } => {
@@ -62,7 +63,7 @@ pub(crate) fn run(dir: &Path, action: StoreAction) -> Result<ExitCode> {
             if labels.is_empty() {
                 let info = store.info(&d)?;
                 for (k, v) in &info.labels {
-                    println!("{k}={v}");
+                    outln!("{k}={v}");
                 }
                 return Ok(ExitCode::SUCCESS);
             }
@@ -80,14 +81,17 @@ pub(crate) fn run(dir: &Path, action: StoreAction) -> Result<ExitCode> {
             let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
             let info = store.update(&Info::for_update(d, set), &paths)?;
             for (k, v) in &info.labels {
-                println!("{k}={v}");
+                outln!("{k}={v}");
             }
         }
         StoreAction::Ingests { filters } => {
             let filters: Vec<&str> = filters.iter().map(String::as_str).collect();
-            println!(
+            outln!(
                 "{:<40} {:>12} {:>12}  {:<8} EXPECTED",
-                "REF", "OFFSET", "TOTAL", "UPDATED"
+                "REF",
+                "OFFSET",
+                "TOTAL",
+                "UPDATED"
             );
             for s in store.list_statuses(&filters)? {
                 let total = s.total.map(|t| t.to_string()).unwrap_or_else(|| "-".into());
@@ -95,7 +99,7 @@ pub(crate) fn run(dir: &Path, action: StoreAction) -> Result<ExitCode> {
                     .expected
                     .map(|d| d.to_string())
                     .unwrap_or_else(|| "-".into());
-                println!(
+                outln!(
                     "{:<40} {:>12} {:>12}  {:<8} {expected}",
                     s.reference,
                     s.offset,
@@ -189,7 +193,7 @@ fn gc(store: &LocalStore, dir: &Path, dry_run: bool) -> Result<()> {
                 .delete(&info.digest)
                 .with_context(|| format!("deleting {}", info.digest))?;
         }
-        println!(
+        outln!(
             "{} {}",
             if dry_run { "would delete" } else { "deleted" },
             info.digest

@@ -1,5 +1,6 @@
 //! `ocikit verify`: every digest, size and diff_id.
 
+use crate::outln;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -14,12 +15,12 @@ pub(crate) fn run(src: &ImageName, access: &Access<'_>) -> Result<ExitCode> {
     let mut bad = 0usize;
     for named in &images {
         match validate_image(named.image.as_ref(), ValidateOptions::default()) {
-            Ok(()) => println!("ok       {}", named.label),
+            Ok(()) => outln!("ok       {}", named.label),
             Err(report) => {
                 bad += 1;
-                println!("MISMATCH {}", named.label);
+                outln!("MISMATCH {}", named.label);
                 for line in report.to_string().lines() {
-                    println!("  {line}");
+                    outln!("  {line}");
                 }
             }
         }

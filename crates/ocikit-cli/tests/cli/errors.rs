@@ -167,3 +167,20 @@ fn an_interrupted_append_leaves_no_output() {
         "a killed append must not leave its output"
     );
 }
+
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    // `ocikit inspect IMAGE | head -1`: the reader goes away before ocikit writes.
+    let archive = fixtures().join("docker-archive/skopeo-hello.tar");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ocikit"))
+        .args(["inspect", archive.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "{stderr}");
+}
