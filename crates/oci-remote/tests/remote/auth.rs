@@ -4,7 +4,7 @@ use oci_partial::random;
 use oci_remote::{Client, Credential, Error, Keychain, WriteOptions};
 use oci_types::Reference;
 
-use crate::support::{Registry, TokenServer, PASSWORD, USER};
+use crate::support::{Registry, TokenServer, PASSWORD, REFRESH_TOKEN, USER};
 
 fn keychain(host: &str, password: &str) -> Keychain {
     let mut keychain = Keychain::new();
@@ -147,4 +147,34 @@ fn a_mount_asks_for_pull_on_the_source_repository() {
         scopes.iter().any(|s| s == "repository:token/from:pull"),
         "{scopes:?}"
     );
+}
+
+#[test]
+fn an_identity_token_is_exchanged_by_the_oauth2_form() {
+    let Some((registry, tokens)) = TokenServer::with_registry() else {
+        return;
+    };
+    let reference: Reference = format!("{}/token/identity:v1", registry.host())
+        .parse()
+        .unwrap();
+    let image = random::image(24, 1, 10_000);
+    let with_token = |token: &str| {
+        let mut keychain = Keychain::new();
+        keychain.insert(
+            &registry.host(),
+            Credential::IdentityToken(token.to_owned()),
+        );
+        Client::builder().keychain(keychain).build()
+    };
+    let client = with_token(REFRESH_TOKEN);
+    oci_remote::write_image(&client, &reference, image.as_ref(), &WriteOptions::new()).unwrap();
+    assert!(tokens
+        .scopes()
+        .iter()
+        .any(|s| s == "repository:token/identity:pull,push"));
+
+    let wrong = with_token("not-the-refresh-token");
+    let err = oci_remote::get(&wrong, &reference).unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
+    assert!(!err.to_string().contains("not-the-refresh-token"), "{err}");
 }

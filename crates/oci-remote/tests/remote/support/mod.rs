@@ -17,4 +17,4 @@ pub(crate) use oci_remote::testing::{require, Registry, PASSWORD, USER};
 #[allow(unused_imports)]
 pub(crate) use proxy::{Fault, Proxy};
 #[allow(unused_imports)]
-pub(crate) use token::{TokenServer, ISSUER, SERVICE};
+pub(crate) use token::{TokenServer, ISSUER, REFRESH_TOKEN, SERVICE};

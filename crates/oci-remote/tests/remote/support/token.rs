@@ -5,7 +5,9 @@
 //! Policy: Basic credentials [`USER`]:[`PASSWORD`] get every action they ask for; a request
 //! without credentials (anonymous) gets `pull` on the repositories it asks for and nothing else;
 //! wrong credentials get 401. The `service` parameter must be [`SERVICE`] (400 otherwise), as a
-//! real token server checks. Only `GET` is served (no OAuth2 `POST` form).
+//! real token server checks. An OAuth2 `POST` form with `grant_type=refresh_token` and
+//! [`REFRESH_TOKEN`] (an identity token, as `docker login` stores for some registries) gets
+//! what [`USER`] gets.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -24,6 +26,8 @@ use tempfile::TempDir;
 // `iss` of the tokens, which the registry trusts.
 pub(crate) use oci_remote::testing::{TOKEN_ISSUER as ISSUER, TOKEN_SERVICE as SERVICE};
 
+/// The identity (refresh) token the server accepts in its OAuth2 `POST` form.
+pub(crate) const REFRESH_TOKEN: &str = "ocikit-test-refresh-token";
 /// Lifetime of a token, in seconds (distribution allows 60 s of clock skew beyond it).
 const EXPIRES_IN: u64 = 300;
 
@@ -172,10 +176,10 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
 fn serve(mut stream: TcpStream, shared: &Shared) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let Some(head) = read_head(&mut stream) else {
+    let Some((head, form)) = read_request(&mut stream) else {
         return;
     };
-    let (status, body) = answer(&head, shared);
+    let (status, body) = answer(&head, &form, shared);
     if status != 200 {
         shared.rejected.fetch_add(1, Ordering::SeqCst);
     }
@@ -200,26 +204,48 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     let _ = stream.flush();
 }
 
-/// The request line and headers, up to the blank line (at most 64 KiB).
-fn read_head(stream: &mut TcpStream) -> Option<String> {
-    let mut head = Vec::new();
+/// The request line and headers, up to the blank line (at most 64 KiB), and the body its
+/// `Content-Length` announces (at most 64 KiB; a `POST` form).
+fn read_request(stream: &mut TcpStream) -> Option<(String, String)> {
+    let mut data = Vec::new();
     let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+    let end = loop {
+        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
         let n = stream.read(&mut buf).ok()?;
-        if n == 0 || head.len() > 64 * 1024 {
+        if n == 0 || data.len() > 64 * 1024 {
             return None;
         }
-        head.extend_from_slice(&buf[..n]);
+        data.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8(data[..end].to_vec()).ok()?;
+    let length = head
+        .split("\r\n")
+        .filter_map(|l| l.split_once(':'))
+        .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(64 * 1024);
+    let mut body = data[end..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&buf[..n]);
     }
-    String::from_utf8(head).ok()
+    body.truncate(length);
+    Some((head, String::from_utf8(body).ok()?))
 }
 
 fn error_body(code: &str, message: &str) -> String {
     serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string()
 }
 
-/// Status and JSON body for one request head.
-fn answer(head: &str, shared: &Shared) -> (u16, String) {
+/// Status and JSON body for one request: a `GET` with Basic credentials (or none), or an
+/// OAuth2 `POST` form with `grant_type=refresh_token` and [`REFRESH_TOKEN`].
+fn answer(head: &str, form: &str, shared: &Shared) -> (u16, String) {
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or_default();
     let mut parts = request_line.split(' ');
@@ -229,24 +255,34 @@ fn answer(head: &str, shared: &Shared) -> (u16, String) {
     if path != "/token" {
         return (404, error_body("NOT_FOUND", "only /token is served"));
     }
-    if method != "GET" {
-        return (405, error_body("UNSUPPORTED", "only GET is served"));
-    }
+    let params = match method {
+        "GET" => query,
+        "POST" => form,
+        _ => {
+            return (
+                405,
+                error_body("UNSUPPORTED", "only GET and POST are served"),
+            )
+        }
+    };
     let authorization = lines
         .filter_map(|l| l.split_once(':'))
         .find(|(n, _)| n.trim().eq_ignore_ascii_case("authorization"))
         .map(|(_, v)| v.trim().to_string());
-    let subject = match authorization {
+    let mut subject = match authorization {
         None => None,
         Some(value) if value == basic_auth(USER, PASSWORD) => Some(USER),
         Some(_) => return (401, error_body("UNAUTHORIZED", "bad credentials")),
     };
     let mut service = None;
     let mut requested = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
+    let (mut grant_type, mut refresh_token) = (None, None);
+    for pair in params.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode(value);
+        let value = percent_decode(&value.replace('+', " "));
         match name {
+            "grant_type" => grant_type = Some(value),
+            "refresh_token" => refresh_token = Some(value),
             "service" => service = Some(value),
             // One parameter may hold several scopes separated by spaces.
             "scope" => {
@@ -254,6 +290,15 @@ fn answer(head: &str, shared: &Shared) -> (u16, String) {
             }
             _ => {}
         }
+    }
+    if method == "POST" {
+        if grant_type.as_deref() != Some("refresh_token") {
+            return (400, error_body("UNSUPPORTED_GRANT", "only refresh_token"));
+        }
+        if refresh_token.as_deref() != Some(REFRESH_TOKEN) {
+            return (401, error_body("UNAUTHORIZED", "bad refresh token"));
+        }
+        subject = Some(USER);
     }
     if service.as_deref() != Some(SERVICE) {
         return (
