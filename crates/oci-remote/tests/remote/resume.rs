@@ -1,164 +1,100 @@
-//! Resuming a chunk cut off midway, against a small in-process registry that, as the OCI
-//! distribution spec allows (and distribution 2.8 does not), keeps the bytes of a broken
-//! `PATCH` and reports them in the session's `Range`.
+//! Resuming a chunk cut off midway, against a fake registry that, as the OCI distribution
+//! spec allows (and distribution 2.8 does not), keeps the bytes of a broken `PATCH` and
+//! reports them in the session's `Range`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::Duration;
 
 use oci_remote::Client;
 use oci_types::{Digest, Reference};
 
-/// What the fake registry holds and did.
+use crate::support::{Answer, Fake, Request, Script};
+
+const SESSION: &str = "/v2/resume/test/blobs/uploads/session-1";
+
+/// One upload session, held in memory.
+#[derive(Default)]
+struct Session {
+    state: Mutex<State>,
+}
+
 #[derive(Default)]
 struct State {
     data: Vec<u8>,
-    /// Connections still to cut: after this many body bytes of a PATCH, close without an
-    /// answer (the bytes read so far are kept).
+    /// The first PATCH is cut after this many bytes (kept); later ones arrive whole.
     cut_after: Option<usize>,
     patches: usize,
     status_queries: usize,
     committed: Option<Digest>,
 }
 
-fn serve(listener: TcpListener, state: Arc<Mutex<State>>, stop: Arc<AtomicUsize>) {
-    for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) > 0 {
-            return;
-        }
-        let Ok(stream) = stream else { continue };
-        let state = Arc::clone(&state);
-        thread::spawn(move || handle(stream, &state));
+impl Session {
+    fn range(state: &State) -> String {
+        format!("0-{}", state.data.len().saturating_sub(1))
     }
 }
 
-fn handle(mut stream: TcpStream, state: &Mutex<State>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
+impl Script for Session {
+    fn cut(&self, request: &Request) -> Option<usize> {
+        let mut s = self.state.lock().unwrap();
+        if request.method == "PATCH" {
+            s.patches += 1;
+            return s.cut_after.take();
+        }
+        None
     }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_owned();
-    let target = parts.next().unwrap_or("").to_owned();
-    let mut length = 0usize;
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h).unwrap();
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = h.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap();
-            }
-        }
+
+    fn cut_off(&self, request: &Request) {
+        self.state
+            .lock()
+            .unwrap()
+            .data
+            .extend_from_slice(&request.body);
     }
-    let location = "/v2/resume/test/blobs/uploads/session-1";
-    let answer = |stream: &mut TcpStream, status: &str, headers: &[(&str, String)]| {
-        let mut out = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n");
-        for (n, v) in headers {
-            out.push_str(&format!("{n}: {v}\r\n"));
-        }
-        out.push_str("\r\n");
-        let _ = stream.write_all(out.as_bytes());
-    };
-    let range = |s: &State| format!("0-{}", s.data.len().saturating_sub(1));
-    match (method.as_str(), target.split('?').next().unwrap_or("")) {
-        ("GET", "/v2/") => answer(&mut stream, "200 OK", &[]),
-        ("POST", "/v2/resume/test/blobs/uploads/") => answer(
-            &mut stream,
-            "202 Accepted",
-            &[("Location", location.to_owned())],
-        ),
-        ("PATCH", path) if path == location => {
-            let cut = {
-                let mut s = state.lock().unwrap();
-                s.patches += 1;
-                s.cut_after.take()
-            };
-            let keep = cut.unwrap_or(length).min(length);
-            let mut body = vec![0; keep];
-            reader.read_exact(&mut body).unwrap();
-            let mut s = state.lock().unwrap();
-            s.data.extend_from_slice(&body);
-            if cut.is_some() {
-                // Gone without an answer: the client sees a broken connection.
-                let _ = stream.shutdown(std::net::Shutdown::Both);
-                return;
+
+    fn answer(&self, request: &Request) -> Answer {
+        let mut s = self.state.lock().unwrap();
+        let location = ("Location", SESSION.to_owned());
+        match (request.method.as_str(), request.path()) {
+            ("GET", "/v2/") => ("200 OK", vec![], vec![]),
+            ("POST", "/v2/resume/test/blobs/uploads/") => ("202 Accepted", vec![location], vec![]),
+            ("PATCH", SESSION) => {
+                s.data.extend_from_slice(&request.body);
+                let range = ("Range", Session::range(&s));
+                ("202 Accepted", vec![location, range], vec![])
             }
-            let r = range(&s);
-            drop(s);
-            answer(
-                &mut stream,
-                "202 Accepted",
-                &[("Location", location.to_owned()), ("Range", r)],
-            );
-        }
-        ("GET", path) if path == location => {
-            let mut s = state.lock().unwrap();
-            s.status_queries += 1;
-            let r = range(&s);
-            drop(s);
-            answer(
-                &mut stream,
-                "204 No Content",
-                &[("Location", location.to_owned()), ("Range", r)],
-            );
-        }
-        ("PUT", path) if path == location => {
-            let digest: Digest = target
-                .split("digest=")
-                .nth(1)
-                .unwrap()
-                .replace("%3A", ":")
-                .parse()
-                .unwrap();
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let mut s = state.lock().unwrap();
-            s.data.extend_from_slice(&body);
-            if Digest::sha256(&s.data) == digest {
+            ("GET", SESSION) => {
+                s.status_queries += 1;
+                let range = ("Range", Session::range(&s));
+                ("204 No Content", vec![location, range], vec![])
+            }
+            ("PUT", SESSION) => {
+                s.data.extend_from_slice(&request.body);
+                let digest: Digest = request.query("digest").unwrap().parse().unwrap();
+                if Digest::sha256(&s.data) != digest {
+                    return ("400 Bad Request", vec![], vec![]);
+                }
                 s.committed = Some(digest.clone());
-                drop(s);
-                answer(
-                    &mut stream,
-                    "201 Created",
-                    &[("Docker-Content-Digest", digest.to_string())],
-                );
-            } else {
-                drop(s);
-                answer(&mut stream, "400 Bad Request", &[]);
+                let header = ("Docker-Content-Digest", digest.to_string());
+                ("201 Created", vec![header], vec![])
             }
+            _ => ("404 Not Found", vec![], vec![]),
         }
-        _ => answer(&mut stream, "404 Not Found", &[]),
     }
 }
 
 #[test]
 fn a_chunk_cut_off_midway_resumes_where_the_registry_says_it_stopped() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = Arc::new(Mutex::new(State {
-        // Cut the first PATCH after 1.5 MiB of its 2 MiB chunk.
-        cut_after: Some(3 << 19),
-        ..State::default()
-    }));
-    let stop = Arc::new(AtomicUsize::new(0));
-    let server = {
-        let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
-        thread::spawn(move || serve(listener, state, stop))
-    };
+    let session = Arc::new(Session::default());
+    // Cut the first PATCH after 1.5 MiB of its 2 MiB chunk.
+    session.state.lock().unwrap().cut_after = Some(3 << 19);
+    let fake = Fake::start(Arc::clone(&session));
 
     let client = Client::builder()
         .chunk_size(2 << 20)
         .retries(3, Duration::from_millis(1))
         .build();
-    let reference: Reference = format!("{addr}/resume/test").parse().unwrap();
+    let reference: Reference = format!("{}/resume/test", fake.host()).parse().unwrap();
     let data: Vec<u8> = (0..5_000_000u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
         .collect();
@@ -169,17 +105,15 @@ fn a_chunk_cut_off_midway_resumes_where_the_registry_says_it_stopped() {
 
     assert_eq!(digest, Digest::sha256(&data));
     assert_eq!(size, data.len() as u64);
-    let s = state.lock().unwrap();
-    // The registry got every byte exactly once: the cut chunk's first 1.5 MiB were not
-    // sent again.
-    assert_eq!(s.data, data);
+    let s = session.state.lock().unwrap();
+    // The registry got every byte exactly once: the cut chunk's first 1.5 MiB were not sent
+    // again.
+    assert!(
+        s.data == data,
+        "the registry holds other bytes than were uploaded"
+    );
     assert_eq!(s.committed.as_ref(), Some(&digest));
     assert_eq!(s.status_queries, 1);
     // Three chunks (2 + 2 + 0.77 MiB), plus one for the rest of the cut chunk.
     assert_eq!(s.patches, 4);
-    drop(s);
-
-    stop.store(1, Ordering::SeqCst);
-    let _ = TcpStream::connect(addr);
-    server.join().unwrap();
 }

@@ -3,10 +3,13 @@
 // The test modules each use a part of this; what one build of the binary leaves unused is not dead.
 #![allow(dead_code)]
 
+mod fake;
 mod proxy;
 mod token;
 
 // Re-exported for every test module; one that a given module leaves unused is not an error.
+#[allow(unused_imports)]
+pub(crate) use fake::{Answer, Fake, Request, Script};
 #[allow(unused_imports)]
 pub(crate) use oci_remote::testing::http::{
     basic_auth, get as http_get, header, request as http_request, try_request as try_http_request,
