@@ -56,11 +56,6 @@ impl Repository {
         &self.client
     }
 
-    /// Another repository of the same registry, through the same client.
-    pub fn sibling(&self, name: &str) -> Repository {
-        Repository::new(self.client.clone(), self.registry.clone(), name.to_owned())
-    }
-
     /// `repository:NAME:pull`.
     pub(crate) fn pull_scope(&self) -> Vec<String> {
         vec![format!("repository:{}:pull", self.name)]

@@ -117,3 +117,21 @@ fn a_chunk_cut_off_midway_resumes_where_the_registry_says_it_stopped() {
     // Three chunks (2 + 2 + 0.77 MiB), plus one for the rest of the cut chunk.
     assert_eq!(s.patches, 4);
 }
+
+#[test]
+fn a_session_reopened_from_its_location_continues_at_what_the_registry_holds() {
+    let session = Arc::new(Session::default());
+    let fake = Fake::start(Arc::clone(&session));
+    let reference: Reference = format!("{}/resume/test", fake.host()).parse().unwrap();
+    let repo = Client::default().repository(&reference);
+    let data = vec![7u8; 3000];
+
+    let mut first = repo.start_upload().unwrap();
+    first.patch(&data[..1000]).unwrap();
+    // Another process (or a later run) reopens the session from the saved location.
+    let mut again = oci_remote::UploadSession::resume(&repo, first.location()).unwrap();
+    assert_eq!(again.offset(), 1000);
+    again.patch(&data[1000..]).unwrap();
+    again.finish_bytes(&[], &Digest::sha256(&data)).unwrap();
+    assert!(session.state.lock().unwrap().data == data);
+}
