@@ -172,7 +172,7 @@ impl Client {
             .unwrap_or_else(PoisonError::into_inner);
         map.entry(host.to_owned())
             .or_insert_with(|| {
-                let allow_http = self.inner.options.allows_http(host);
+                let allow_http = self.inner.options.allows_plain_http(host);
                 Arc::new(RegistryState::new(host, allow_http))
             })
             .clone()
@@ -196,7 +196,9 @@ impl ClientBuilder {
     pub(crate) fn retries_value(&self) -> (u32, Duration) {
         (self.retries, self.backoff)
     }
-    pub(crate) fn allows_http(&self, host: &str) -> bool {
+    /// Whether this client may speak plain HTTP to `host[:port]`: a loopback host, or one
+    /// named with [`ClientBuilder::insecure`].
+    pub fn allows_plain_http(&self, host: &str) -> bool {
         is_loopback_host(host) || self.insecure.iter().any(|h| insecure_matches(h, host))
     }
 }

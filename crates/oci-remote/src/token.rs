@@ -127,7 +127,7 @@ fn check_realm(client: &Client, registry: &str, realm: &str) -> Result<()> {
     }
     if let Some(rest) = realm.strip_prefix("http://") {
         let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if client.options().allows_http(host) {
+        if client.options().allows_plain_http(host) {
             return Ok(());
         }
         return Err(Error::InsecureRefused {

@@ -288,7 +288,7 @@ pub(crate) fn send(
 fn check_url(client: &Client, url: &str) -> Result<()> {
     if let Some(rest) = url.strip_prefix("http://") {
         let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if !client.options().allows_http(host) {
+        if !client.options().allows_plain_http(host) {
             return Err(Error::InsecureRefused {
                 registry: host.to_owned(),
             });

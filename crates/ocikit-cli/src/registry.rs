@@ -84,21 +84,13 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// Whether plain HTTP to `host` is allowed (as the client decides; loopback or named).
+    /// Whether plain HTTP to `host` is allowed, as the client decides (loopback or named).
     fn allows_http(&self, host: &str) -> bool {
-        let name = host_without_port(host);
-        let loopback = name == "localhost"
-            || name
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        loopback
-            || self
-                .args
-                .insecure_registry
-                .iter()
-                .any(|h| h == host || (h == name && host_without_port(h) == h))
+        self.args
+            .insecure_registry
+            .iter()
+            .fold(Client::builder(), |b, h| b.insecure(h.as_str()))
+            .allows_plain_http(host)
     }
 
     /// The credential helper the default (or given) config names for `host`, if any.
@@ -109,17 +101,6 @@ impl<'a> Access<'a> {
         };
         keychain.helper(host).map(str::to_owned)
     }
-}
-
-/// `host` of `host[:port]` (`[v6]` of `[v6]:port`).
-fn host_without_port(domain: &str) -> &str {
-    if domain.starts_with('[') {
-        return match domain.find(']') {
-            Some(end) => &domain[..=end],
-            None => domain,
-        };
-    }
-    domain.split_once(':').map_or(domain, |(h, _)| h)
 }
 
 /// `USER:PASS`, or `USER` and the password asked on the terminal. Messages never quote the
@@ -173,14 +154,6 @@ fn ask_password(prompt: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hosts_without_ports() {
-        assert_eq!(host_without_port("reg.example:5000"), "reg.example");
-        assert_eq!(host_without_port("reg.example"), "reg.example");
-        assert_eq!(host_without_port("[::1]:5000"), "[::1]");
-        assert_eq!(host_without_port("[::ffff:7f00:1]"), "[::ffff:7f00:1]");
-    }
 
     #[test]
     fn credentials_and_hints() {
