@@ -10,6 +10,7 @@
 mod fsutil;
 mod ingest;
 mod labels;
+mod writeback;
 mod writer;
 
 use std::fs::{self, File};

@@ -10,6 +10,7 @@ use oci_types::{Algorithm, Digest, Digester};
 
 use super::fsutil::{make_read_only, remove_tree, same_file, sync_dir};
 use super::ingest::{self, DATA};
+use super::writeback::Writeback;
 use super::LocalStore;
 use crate::{CommitOpts, Error, Precondition, Result, Status, Subject, Writer};
 
@@ -33,6 +34,8 @@ pub struct LocalWriter {
     expected: Option<Digest>,
     started_at: SystemTime,
     updated_at: SystemTime,
+    /// Background syncs of what was written, so that the commit's fsync has little left.
+    writeback: Writeback,
 }
 
 /// Hashes the first `len` bytes of `file` with `algorithm`.
@@ -146,6 +149,7 @@ impl LocalWriter {
             expected,
             started_at,
             updated_at,
+            writeback: Writeback::default(),
         })
     }
 
@@ -173,6 +177,10 @@ impl LocalWriter {
         opts: CommitOpts,
     ) -> Result<()> {
         let data = self.data_path();
+        // First, so that no clone of the handle outlives the commit, whatever it returns.
+        self.writeback
+            .finish()
+            .map_err(|e| Error::io("fsync", &data, e))?;
         if let Some(labels) = &opts.labels {
             crate::info::validate_labels(labels)?;
         }
@@ -261,6 +269,7 @@ impl Write for LocalWriter {
             return Err(Error::closed(&self.reference).into_io());
         };
         let n = file.write(buf)?;
+        self.writeback.wrote(file, n);
         self.digester.update(&buf[..n]);
         self.offset += n as u64;
         self.updated_at = SystemTime::now();
@@ -332,6 +341,8 @@ impl Writer for LocalWriter {
             return Ok(());
         };
         let result = ingest::write_updated_at(&self.dir, self.updated_at);
+        // Background sync errors do not matter to an ingest left to resume: the commit syncs.
+        let _ = self.writeback.finish();
         drop(file);
         result
     }

@@ -262,3 +262,33 @@ fn open_refuses_a_file_as_root() {
     fs::write(&file, b"x").unwrap();
     assert!(LocalStore::open(&file).is_err());
 }
+
+/// A write large enough to start the background syncs of what was written: dropping the
+/// writer releases the ingest's lock at once (no handle outlives it), the ingest resumes with
+/// every byte, and the commit holds the whole blob.
+#[test]
+fn large_writes_release_their_lock_and_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(tmp.path()).unwrap();
+    let blob: Vec<u8> = (0..40u32 << 20).map(|i| (i % 251) as u8).collect();
+    let d = desc(&blob);
+    let opts = || WriterOpts::new("big").with_descriptor(d.clone());
+    let cut = 33 << 20;
+    let mut w = store.writer(opts()).unwrap();
+    for chunk in blob[..cut].chunks(1 << 20) {
+        w.write_all(chunk).unwrap();
+    }
+    drop(w);
+    let mut w = store
+        .writer(opts())
+        .expect("the lock is free once the writer is dropped");
+    assert_eq!(w.status().unwrap().offset, cut as u64);
+    for chunk in blob[cut..].chunks(1 << 20) {
+        w.write_all(chunk).unwrap();
+    }
+    w.commit(Some(d.size), Some(&d.digest), CommitOpts::new())
+        .unwrap();
+    drop(w);
+    assert_eq!(read_blob(&store, &d, 1 << 30).unwrap(), blob);
+    assert!(matches!(store.writer(opts()), Err(e) if e.is_already_exists()));
+}
