@@ -276,6 +276,14 @@ impl Digester {
         self.bytes += data.len() as u64;
     }
 
+    /// The algorithm it computes.
+    pub fn algorithm(&self) -> Algorithm {
+        match self.hasher {
+            Hasher::Sha256(_) => Algorithm::Sha256,
+            Hasher::Sha512(_) => Algorithm::Sha512,
+        }
+    }
+
     /// How many bytes have been hashed.
     pub fn bytes(&self) -> u64 {
         self.bytes
