@@ -2,7 +2,7 @@
 
 use std::io::{self, Read};
 
-use oci_types::{Descriptor, Digest, MediaType};
+use oci_types::{Descriptor, Digest, HashingReader, MediaType};
 
 use crate::Result;
 
@@ -49,6 +49,17 @@ pub trait Layer: Send + Sync {
         let mut r = self.uncompressed()?;
         io::copy(&mut r, &mut io::sink())
             .map_err(|e| crate::Error::io("counting uncompressed layer", e))
+    }
+
+    /// [`Layer::compressed`] through a [`HashingReader`], for a sink that needs the digest of
+    /// what it copies (a content store naming the blob it commits): it takes the reader's
+    /// digest instead of hashing the bytes again. A layer whose digest is computed as it
+    /// streams (oci-stream's `StreamLayer`) hands out the very
+    /// reader whose digest becomes its own, so the stream is hashed once for both; layers that
+    /// wrap another forward this. The default wraps [`Layer::compressed`] in a SHA-256
+    /// [`HashingReader`].
+    fn compressed_hashing(&self) -> Result<HashingReader<BlobReader>> {
+        Ok(HashingReader::new(self.compressed()?))
     }
 
     /// Whether the blob exists where the layer comes from, without reading its content.

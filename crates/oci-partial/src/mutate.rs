@@ -606,6 +606,9 @@ impl Layer for EditedLayer {
     fn compressed(&self) -> Result<BlobReader> {
         self.inner.compressed()
     }
+    fn compressed_hashing(&self) -> Result<oci_types::HashingReader<BlobReader>> {
+        self.inner.compressed_hashing()
+    }
     fn uncompressed(&self) -> Result<BlobReader> {
         self.inner.uncompressed()
     }
