@@ -1,16 +1,16 @@
 //! [`StreamLayer`]: the one-shot [`Layer`].
 
 use std::fmt;
-use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use oci_partial::{BlobReader, Error as LayerError, Layer, Result as LayerResult};
-use oci_types::{Digest, MediaType};
+use oci_types::{Digest, HashingReader, MediaType};
 
 use crate::options::{Options, Resolved};
 use crate::pipeline::{Pipeline, Source};
-use crate::reader::{CompressedReader, Computed};
+use crate::reader::{CompressedReader, Computed, InputSums};
 use crate::Result;
 
 /// A layer made from a reader that is read exactly once, never buffered whole (the
@@ -106,6 +106,12 @@ impl Layer for StreamLayer {
     }
 
     fn compressed(&self) -> LayerResult<BlobReader> {
+        Ok(Box::new(self.compressed_hashing()?))
+    }
+
+    /// The compressed reader is this [`HashingReader`]: its digest and size, when it ends, are
+    /// the layer's, so a sink may take them from it rather than hash the blob again.
+    fn compressed_hashing(&self) -> LayerResult<HashingReader<BlobReader>> {
         let source = self
             .source
             .lock()
@@ -120,11 +126,31 @@ impl Layer for StreamLayer {
             Arc::clone(&self.live),
             self.options.verified_diff_id.is_none(),
         );
-        Ok(Box::new(CompressedReader::new(
+        let sums = Arc::new(Mutex::new(None::<InputSums>));
+        let ended = Arc::new(AtomicBool::new(false));
+        let inner: BlobReader = Box::new(CompressedReader::new(
             pipeline,
-            Arc::clone(&self.results),
+            Arc::clone(&sums),
+            Arc::clone(&ended),
             self.options.verified_diff_id.clone(),
-        )))
+        ));
+        let results = Arc::clone(&self.results);
+        let record = move |digest: &Digest, size: u64| {
+            let input = sums
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+                .ok_or_else(|| io::Error::other("stream layer: ended before its input"))?;
+            // Only this reader sets it, once.
+            let _ = results.set(Computed {
+                digest: digest.clone(),
+                diff_id: input.diff_id,
+                size,
+                uncompressed_size: input.uncompressed_size,
+            });
+            Ok(())
+        };
+        Ok(HashingReader::new(inner).ends_when(ended).on_end(record))
     }
 
     fn uncompressed(&self) -> LayerResult<BlobReader> {

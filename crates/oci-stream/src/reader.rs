@@ -1,9 +1,11 @@
-//! The compressed reader handed out once by [`crate::StreamLayer`].
+//! The compressed reader handed out once by [`crate::StreamLayer`], inside the
+//! [`oci_types::HashingReader`] whose digest becomes the layer's.
 
 use std::io::{self, Read};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use oci_types::{Digest, Digester};
+use oci_types::Digest;
 
 use crate::pipeline::Pipeline;
 
@@ -23,16 +25,25 @@ enum State {
     Failed(io::ErrorKind, String),
 }
 
-/// Hands out the compressed blocks, hashing and counting them, and records the digests
-/// when the last byte has been handed out.
+/// What the compressed reader knows at its end; the hashing reader around it adds the
+/// digest and size of the compressed bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct InputSums {
+    pub(crate) diff_id: Digest,
+    pub(crate) uncompressed_size: u64,
+}
+
+/// Hands out the compressed blocks; when the last byte has been handed out it records the
+/// input's sums in `sums` and raises `ended` (the hashing reader around it then finishes
+/// within the same read).
 pub(crate) struct CompressedReader {
     pipeline: Pipeline,
     current: Vec<u8>,
     pos: usize,
-    digest: Digester,
     verified_diff_id: Option<Digest>,
     state: State,
-    results: Arc<OnceLock<Computed>>,
+    sums: Arc<Mutex<Option<InputSums>>>,
+    ended: Arc<AtomicBool>,
 }
 
 impl CompressedReader {
@@ -40,7 +51,8 @@ impl CompressedReader {
     /// hashed then; see `Options::verified_diff_id`).
     pub(crate) fn new(
         pipeline: Pipeline,
-        results: Arc<OnceLock<Computed>>,
+        sums: Arc<Mutex<Option<InputSums>>>,
+        ended: Arc<AtomicBool>,
         verified_diff_id: Option<Digest>,
     ) -> Self {
         CompressedReader {
@@ -48,9 +60,9 @@ impl CompressedReader {
             pipeline,
             current: Vec::new(),
             pos: 0,
-            digest: Digester::new_sha256(),
             state: State::Running,
-            results,
+            sums,
+            ended,
         }
     }
 
@@ -65,15 +77,11 @@ impl CompressedReader {
             // The pipeline hashes whenever no verified diff_id was given.
             (None, None) => return self.fail(&io::Error::other("stream layer: input not hashed")),
         };
-        let digest = std::mem::replace(&mut self.digest, Digester::new_sha256());
-        let computed = Computed {
-            size: digest.bytes(),
-            uncompressed_size,
-            digest: digest.finish(),
+        *self.sums.lock().unwrap_or_else(PoisonError::into_inner) = Some(InputSums {
             diff_id,
-        };
-        // Only this reader sets it, once.
-        let _ = self.results.set(computed);
+            uncompressed_size,
+        });
+        self.ended.store(true, Ordering::Release);
         self.state = State::Done;
         self.pipeline.shutdown();
         self.current = Vec::new();
@@ -114,7 +122,6 @@ impl Read for CompressedReader {
             }
             match self.pipeline.next_output() {
                 Ok(Some(block)) => {
-                    self.digest.update(&block);
                     let old = std::mem::replace(&mut self.current, block);
                     self.pipeline.recycle(old);
                     self.pos = 0;

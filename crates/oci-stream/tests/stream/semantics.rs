@@ -228,3 +228,24 @@ fn a_verified_diff_id_is_reported_without_hashing_the_input_again() {
     not_computed(layer.diff_id(), "diff_id");
     not_computed(layer.digest(), "digest");
 }
+
+/// The hashing reader a sink gets is the one whose digest becomes the layer's: read to its
+/// end, both agree with the bytes, and the layer is consumed like through `compressed`.
+#[test]
+fn compressed_hashing_shares_its_digest_with_the_layer() {
+    let input = text(1 << 20, 3);
+    let layer =
+        StreamLayer::with_options(Cursor::new(input.clone()), Options::new().threads(2)).unwrap();
+    let mut r = layer.compressed_hashing().unwrap();
+    let mut blob = Vec::new();
+    r.read_to_end(&mut blob).unwrap();
+    assert!(r.is_ended());
+    assert_eq!(r.digest(), Digest::sha256(&blob));
+    assert_eq!(layer.digest().unwrap(), r.digest());
+    assert_eq!(layer.size().unwrap(), r.bytes_read());
+    assert_eq!(layer.diff_id().unwrap(), Digest::sha256(&input));
+    assert!(matches!(
+        layer.compressed_hashing(),
+        Err(oci_partial::Error::Consumed)
+    ));
+}
