@@ -19,13 +19,13 @@ pub const COPY_BUFFER_SIZE: usize = 1 << 20;
 /// How long [`write_blob`] waits for another writer of the same ref.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn ingest_subject(w: &dyn Writer) -> Subject {
+fn ingest_subject<W: Writer + ?Sized>(w: &W) -> Subject {
     Subject::Ingest(w.status().map(|s| s.reference).unwrap_or_default())
 }
 
 /// Copies all of `src` into `w` with a large buffer, returning the byte count. Errors of the
 /// writer come back as they are (see [`Error::from_io`]).
-fn pump(w: &mut dyn Writer, src: &mut dyn Read) -> Result<u64> {
+pub(crate) fn pump<W: Writer + ?Sized>(w: &mut W, src: &mut dyn Read) -> Result<u64> {
     let mut buf = vec![0u8; COPY_BUFFER_SIZE];
     let mut total = 0u64;
     loop {

@@ -13,7 +13,7 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, SystemTime};
 
-use oci_types::{Algorithm, Descriptor, Digest, MediaType};
+use oci_types::{Algorithm, Descriptor, Digest, HashingReader, MediaType};
 
 use crate::{
     copy, copy_reader_at, copy_seek, open_writer, read_blob, write_blob, BytesReaderAt, Class,
@@ -52,6 +52,7 @@ pub const CASES: &[Case] = &[
     ("open_writer_waits", open_writer_waits),
     ("invalid_arguments", invalid_arguments),
     ("other_algorithm", other_algorithm),
+    ("copy_hashed", copy_hashed),
 ];
 
 /// Runs every case of [`CASES`], each on a new store from `make_store`.
@@ -1056,4 +1057,139 @@ pub fn other_algorithm(store: &dyn Store) {
     w.write_all(&c2).expect("write");
     assert_eq!(w.digest(), d2);
     ok(w.commit(Some(10), Some(&d2), CommitOpts::new()), "commit");
+}
+
+/// A hashing reader over `bytes`, as a layer's stream comes.
+fn hashing(bytes: &[u8]) -> HashingReader<Box<dyn Read + Send>> {
+    HashingReader::new(Box::new(io::Cursor::new(bytes.to_vec())))
+}
+
+/// A reader that hands out `good` bytes of `bytes`, then fails.
+struct FailsAfter {
+    inner: io::Cursor<Vec<u8>>,
+    good: u64,
+}
+
+impl Read for FailsAfter {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.good.saturating_sub(self.inner.position());
+        if left == 0 {
+            return Err(io::Error::other("source cut"));
+        }
+        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        self.inner.read(&mut buf[..n])
+    }
+}
+
+/// [`Writer::copy_hashed`]: whatever the writer does with the reader's digest, the blob it
+/// commits is the bytes copied, under their digest; an ingest resumed, a reader already read
+/// from, more bytes written after the copy, a wrong expected digest and a source that fails
+/// midway all end as a plain copy would.
+pub fn copy_hashed(store: &dyn Store) {
+    let (c, d) = content(401, 3 << 20);
+    let size = c.len() as u64;
+
+    // Fresh ingest: the copy is the blob.
+    let mut w = open(store, "ch-fresh", None);
+    let mut r = hashing(&c);
+    assert_eq!(ok(w.copy_hashed(&mut r), "copy_hashed"), size);
+    assert_eq!(w.digest(), d, "digest after copy_hashed");
+    assert_eq!(ok(w.status(), "status").offset, size);
+    let before = SystemTime::now();
+    ok(w.commit(Some(size), Some(&d), CommitOpts::new()), "commit");
+    check_info(store, &d, size, &Labels::new(), (before, SystemTime::now()));
+
+    // Resumed ingest: copied after what it has.
+    let (c2, d2) = content(402, 2 << 20);
+    let mut w = open(store, "ch-resume", Some(desc(&c2)));
+    write_chunks(w.as_mut(), &c2[..1000], 100);
+    drop(w);
+    let mut w = open(store, "ch-resume", Some(desc(&c2)));
+    assert_eq!(ok(w.status(), "status").offset, 1000);
+    ok(
+        w.copy_hashed(&mut hashing(&c2[1000..])),
+        "copy_hashed after resume",
+    );
+    assert_eq!(w.digest(), d2, "digest of a resumed copy");
+    ok(
+        w.commit(Some(c2.len() as u64), Some(&d2), CommitOpts::new()),
+        "commit",
+    );
+
+    // A reader already read from: its digest covers bytes the writer never saw.
+    let (c3, d3) = content(403, 100_000);
+    let mut r = hashing(&c3);
+    let mut head = vec![0u8; 500];
+    r.read_exact(&mut head).expect("read");
+    let mut w = open(store, "ch-read", None);
+    w.write_all(&head).expect("write");
+    ok(w.copy_hashed(&mut r), "copy_hashed of a read reader");
+    assert_eq!(w.digest(), d3);
+    ok(
+        w.commit(Some(c3.len() as u64), Some(&d3), CommitOpts::new()),
+        "commit",
+    );
+
+    // More written after the copy; then a wrong expected digest names both.
+    let (c4, d4) = content(404, 200_000);
+    let mut w = open(store, "ch-more", None);
+    ok(w.copy_hashed(&mut hashing(&c4[..150_000])), "copy_hashed");
+    write_chunks(w.as_mut(), &c4[150_000..], 7_000);
+    assert_eq!(w.digest(), d4, "digest after writing past a copy");
+    let e = class(
+        w.commit(Some(c4.len() as u64), Some(&d), CommitOpts::new()),
+        Class::FailedPrecondition,
+        "commit against another digest",
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains(d.encoded()) && msg.contains(d4.encoded()),
+        "{msg}"
+    );
+    assert!(!ok(
+        store
+            .info(&d4)
+            .map(|_| true)
+            .or_else(|e| if e.is_not_found() { Ok(false) } else { Err(e) }),
+        "info"
+    ));
+
+    // A source that fails midway: the error is the source's, and the ingest resumes with
+    // the right digest of what it kept.
+    let (c5, d5) = content(405, 1 << 20);
+    let cut = 300_000;
+    let mut w = open(store, "ch-cut", None);
+    let mut r: HashingReader<Box<dyn Read + Send>> = HashingReader::new(Box::new(FailsAfter {
+        inner: io::Cursor::new(c5.clone()),
+        good: cut,
+    }));
+    let e = class(
+        w.copy_hashed(&mut r),
+        Class::Unknown,
+        "copy of a failing source",
+    );
+    assert!(e.to_string().contains("source cut"), "{e}");
+    drop(w);
+    let mut w = open(store, "ch-cut", None);
+    // What the writer kept (all it got, or less when it buffers) hashes to its digest.
+    let kept = ok(w.status(), "status").offset;
+    assert!(kept <= cut, "kept {kept} of {cut} bytes");
+    assert_eq!(w.digest(), Digest::sha256(&c5[..kept as usize]));
+    ok(
+        copy(
+            w.as_mut(),
+            &c5[..],
+            Some(c5.len() as u64),
+            Some(&d5),
+            CommitOpts::new(),
+        ),
+        "resume",
+    );
+    check_info(
+        store,
+        &d5,
+        c5.len() as u64,
+        &Labels::new(),
+        (SystemTime::UNIX_EPOCH, SystemTime::now()),
+    );
 }

@@ -1,8 +1,8 @@
 //! The interfaces of a content store, after containerd's `content` package.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
-use oci_types::{Descriptor, Digest};
+use oci_types::{Descriptor, Digest, HashingReader};
 
 use crate::{CommitOpts, Info, Result, Status, WriterOpts};
 
@@ -116,6 +116,18 @@ pub trait Writer: Write + Send {
 
     /// The ingest's status as this writer sees it.
     fn status(&self) -> Result<Status>;
+
+    /// Copies `reader` to its end into this writer, after the bytes it has; returns the
+    /// number of bytes copied. Errors of the reader are [`crate::Error::Copy`].
+    ///
+    /// `reader` hashes what it hands out, so a writer may take its digest for these bytes
+    /// instead of hashing them a second time: [`crate::LocalWriter`] does when its ingest was
+    /// empty, the reader had handed out nothing yet and the algorithms agree (the reader's
+    /// digest is then of the whole ingest, since every byte it handed out was written). The
+    /// commit checks that digest as it would its own. The default writes through [`Write`].
+    fn copy_hashed(&mut self, reader: &mut HashingReader<Box<dyn Read + Send>>) -> Result<u64> {
+        crate::helpers::pump(self, reader)
+    }
 
     /// Checks what was written against `size` and `expected` (either may be `None` for
     /// unknown) and makes it a blob, with `opts`' labels. The writer is closed afterwards,

@@ -2,11 +2,11 @@
 //! goes, and commits by hard-linking the synced, verified file into `blobs/`.
 
 use std::fs::{self, File, FileTimes};
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use oci_types::{Algorithm, Digest, Digester};
+use oci_types::{Algorithm, Digest, Digester, HashingReader};
 
 use super::fsutil::{make_read_only, remove_tree, same_file, sync_dir};
 use super::ingest::{self, DATA};
@@ -28,7 +28,11 @@ pub struct LocalWriter {
     /// The locked data file; `None` once closed or committed.
     file: Option<File>,
     algorithm: Algorithm,
+    /// The hash of the data, unless `adopted`.
     digester: Digester,
+    /// The digest of all `offset` bytes of data, taken from the [`HashingReader`] they were
+    /// copied from ([`Writer::copy_hashed`]); `digester` is then empty.
+    adopted: Option<Digest>,
     offset: u64,
     total: Option<u64>,
     expected: Option<Digest>,
@@ -144,6 +148,7 @@ impl LocalWriter {
             file: Some(file),
             algorithm,
             digester,
+            adopted: None,
             offset,
             total,
             expected,
@@ -159,6 +164,26 @@ impl LocalWriter {
 
     fn subject(&self) -> Subject {
         Subject::Ingest(self.reference.clone())
+    }
+
+    /// The digest of the data written so far.
+    fn current_digest(&self) -> Digest {
+        match &self.adopted {
+            Some(d) => d.clone(),
+            None => self.digester.current(),
+        }
+    }
+
+    /// Hashes the data again from the file, for a writer whose digest was adopted (before
+    /// more is written) or whose copy failed midway.
+    fn rehash(&mut self) -> Result<()> {
+        let data = self.data_path();
+        let Some(file) = self.file.as_ref() else {
+            return Err(Error::closed(&self.reference));
+        };
+        self.digester = hash_prefix(file, &data, &self.algorithm, self.offset)?;
+        self.adopted = None;
+        Ok(())
     }
 
     fn mismatch(&self, reason: Precondition) -> Error {
@@ -197,7 +222,7 @@ impl LocalWriter {
                 }));
             }
         }
-        let mut digest = self.digester.current();
+        let mut digest = self.current_digest();
         if let Some(expected) = expected {
             if expected.algorithm() != &self.algorithm {
                 // Opened without knowing the algorithm: hash again with the expected one.
@@ -265,6 +290,9 @@ impl LocalWriter {
 
 impl Write for LocalWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.adopted.is_some() {
+            self.rehash().map_err(Error::into_io)?;
+        }
         let Some(file) = self.file.as_mut() else {
             return Err(Error::closed(&self.reference).into_io());
         };
@@ -283,7 +311,61 @@ impl Write for LocalWriter {
 
 impl Writer for LocalWriter {
     fn digest(&self) -> Digest {
-        self.digester.current()
+        self.current_digest()
+    }
+
+    /// Writes the reader's bytes without hashing them when the ingest is empty, the reader
+    /// untouched and its algorithm the ingest's: the reader's digest is then the data's.
+    /// Otherwise, or when a read or write fails midway (the data is hashed again from the
+    /// file then), it is an ordinary hashed copy.
+    fn copy_hashed(&mut self, reader: &mut HashingReader<Box<dyn Read + Send>>) -> Result<u64> {
+        let fresh = self.offset == 0
+            && self.adopted.is_none()
+            && reader.bytes_read() == 0
+            && reader.algorithm() == self.algorithm;
+        if !fresh {
+            return crate::helpers::pump(self, reader);
+        }
+        let data = self.data_path();
+        let mut buf = vec![0u8; crate::COPY_BUFFER_SIZE];
+        let copied = loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break Ok(self.offset),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(Error::from_io(e, self.subject())),
+            };
+            let Some(file) = self.file.as_mut() else {
+                break Err(Error::closed(&self.reference));
+            };
+            if let Err(e) = file.write_all(&buf[..n]) {
+                // How much of the buffer went in is unknown: count the file.
+                if let Ok(m) = file.metadata() {
+                    self.offset = m.len();
+                }
+                break Err(Error::io("write", &data, e));
+            }
+            self.writeback.wrote(file, n);
+            self.offset += n as u64;
+            self.updated_at = SystemTime::now();
+        };
+        match copied {
+            Ok(n) if reader.bytes_read() == n => {
+                self.adopted = Some(reader.digest());
+                Ok(n)
+            }
+            Ok(n) => {
+                // Cannot happen (every byte read was written); hash the file to be sure.
+                self.rehash()?;
+                Ok(n)
+            }
+            Err(e) => {
+                if self.rehash().is_err() {
+                    self.file = None; // unusable; a later writer resumes from the file
+                }
+                Err(e)
+            }
+        }
     }
 
     fn status(&self) -> Result<Status> {
@@ -331,6 +413,7 @@ impl Writer for LocalWriter {
             .map_err(|e| Error::io("seek", &data, e))?;
         let file: &File = file;
         self.digester = hash_prefix(file, &data, &self.algorithm, size)?;
+        self.adopted = None;
         self.offset = size;
         self.updated_at = SystemTime::now();
         Ok(())
