@@ -1,13 +1,13 @@
 //! Writing images, indexes, layers and blobs into a layout.
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use oci_content::{copy_reader, CommitOpts, IngestManager, Ingester, WriterOpts};
-use oci_partial::{Child, Image, ImageIndex, Layer};
-use oci_types::{Descriptor, Digest, Index, Manifest, Raw};
+use oci_partial::{BlobReader, Child, Image, ImageIndex, Layer};
+use oci_types::{Descriptor, Digest, HashingReader, Index, Manifest, Raw};
 
 use crate::{check_ref_name, Error, Layout, Result, MAX_NESTING};
 
@@ -267,9 +267,9 @@ impl Layout {
                     }
                 }
                 let r = layer
-                    .compressed()
+                    .compressed_hashing()
                     .map_err(|e| Error::image(format!("opening the layer {digest}"), e))?;
-                self.put(&desc, r)?;
+                self.put_hashing(&desc, r)?;
                 Ok(desc)
             }
             Err(oci_partial::Error::NotComputed { .. }) => self.put_streaming(layer),
@@ -277,15 +277,16 @@ impl Layout {
         }
     }
 
-    /// A layer whose digest is known only once its stream was read.
+    /// A layer whose digest is known only once its stream was read. The store takes the
+    /// digest of the layer's own [`HashingReader`], so the stream is hashed once.
     fn put_streaming(&self, layer: &dyn Layer) -> Result<Descriptor> {
-        let r = layer
-            .compressed()
+        let mut r = layer
+            .compressed_hashing()
             .map_err(|e| Error::image("opening a streaming layer", e))?;
         let reference = unique_ref("stream");
         let mut written = None;
         self.ingest(&reference, None, |w| {
-            let size = copy_reader(w, r)?;
+            let size = w.copy_hashed(&mut r)?;
             let digest = w.digest();
             written = Some((digest.clone(), size));
             w.commit(Some(size), Some(&digest), CommitOpts::new())
@@ -323,20 +324,53 @@ impl Layout {
     /// an interrupted write is resumed), or through a private ingest when another writer holds
     /// that one (both commit; the second finds the blob there).
     fn put(&self, desc: &Descriptor, reader: impl Read) -> Result<()> {
+        let mut reader = Some(reader.take(desc.size.saturating_add(1)));
+        self.put_with(desc, |w| {
+            copy_reader(w, reader.take().ok_or_else(used_twice)?).map(drop)
+        })
+    }
+
+    /// [`Layout::put`] of a [`HashingReader`]: a fresh ingest takes the reader's digest
+    /// instead of hashing the blob again ([`oci_content::Writer::copy_hashed`]).
+    fn put_hashing(&self, desc: &Descriptor, reader: HashingReader<BlobReader>) -> Result<()> {
+        let limit = desc.size.saturating_add(1);
+        let limited = reader.map_inner(|inner| -> BlobReader { Box::new(inner.take(limit)) });
+        let mut reader = Some(limited);
+        self.put_with(desc, |w| {
+            let mut r = reader.take().ok_or_else(used_twice)?;
+            let offset = w.status()?.offset;
+            if offset > 0 {
+                // A resumed ingest: skip what it has (then the store hashes as it writes).
+                let skipped = io::copy(&mut (&mut r).take(offset), &mut io::sink());
+                let subject = || oci_content::Subject::Ingest(w.status().map(|s| s.reference).unwrap_or_default());
+                match skipped {
+                    Ok(n) if n == offset => {}
+                    Ok(n) => {
+                        let e = io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("the blob ended after {n} bytes, before the {offset} the ingest has"),
+                        );
+                        return Err(oci_content::Error::from_io(e, subject()));
+                    }
+                    Err(e) => return Err(oci_content::Error::from_io(e, subject())),
+                }
+            }
+            w.copy_hashed(&mut r).map(drop)
+        })
+    }
+
+    /// Writes a blob through `copy`, then commits it against `desc`.
+    fn put_with(
+        &self,
+        desc: &Descriptor,
+        mut copy: impl FnMut(&mut dyn oci_content::Writer) -> oci_content::Result<()>,
+    ) -> Result<()> {
         if self.has_blob(&desc.digest)? {
             return Ok(());
         }
-        let limited = reader.take(desc.size.saturating_add(1));
         let shared = format!("oci-layout-{}", desc.digest);
-        let mut reader = Some(limited);
         let mut write = |w: &mut dyn oci_content::Writer| {
-            let r = reader
-                .take()
-                .ok_or_else(|| oci_content::Error::InvalidArgument {
-                    what: "reader",
-                    reason: "used twice".into(),
-                })?;
-            copy_reader(w, r)?;
+            copy(w)?;
             w.commit(Some(desc.size), Some(&desc.digest), CommitOpts::new())
         };
         let result = match self.ingest(&shared, Some(desc), &mut write) {
@@ -412,6 +446,14 @@ impl Layout {
             }
         }
         false
+    }
+}
+
+/// The error of a blob source asked for twice.
+fn used_twice() -> oci_content::Error {
+    oci_content::Error::InvalidArgument {
+        what: "reader",
+        reason: "used twice".into(),
     }
 }
 

@@ -401,6 +401,13 @@ impl Layer for ProgressLayer {
         let total = self.inner.size().ok();
         Ok(self.wrap(self.inner.compressed()?, total))
     }
+    /// The inner layer's hashing reader, counting inside it: a streaming layer keeps hashing
+    /// its blob once.
+    fn compressed_hashing(&self) -> oci_partial::Result<oci_types::HashingReader<BlobReader>> {
+        let total = self.inner.size().ok();
+        let hashing = self.inner.compressed_hashing()?;
+        Ok(hashing.map_inner(|r| self.wrap(r, total)))
+    }
     fn uncompressed(&self) -> oci_partial::Result<BlobReader> {
         Ok(self.wrap(self.inner.uncompressed()?, None))
     }
