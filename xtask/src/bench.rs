@@ -275,18 +275,18 @@ fn usr_archive(root: &Path, dir: &Path, ocikit: &str) -> Result<String> {
 }
 
 /// `hyperfine --warmup 1 --runs 5 --export-markdown MD --prepare PREPARE`, to which the
-/// comparison adds its `-n NAME COMMAND` pairs and the user's ARGS.
-fn hyperfine(root: &Path, md: &str, prepare: &str) -> Cmd {
-    Cmd::program("hyperfine", root).args([
-        "--warmup",
-        "1",
-        "--runs",
-        "5",
-        "--export-markdown",
-        md,
-        "--prepare",
-        prepare,
-    ])
+/// comparison adds its `-n NAME COMMAND` pairs and the user's ARGS (`extra`; warm-up and run
+/// counts given there replace the defaults, which hyperfine would refuse twice).
+fn hyperfine(root: &Path, md: &str, prepare: &str, extra: &[String]) -> Cmd {
+    let given = |names: &[&str]| extra.iter().any(|a| names.contains(&a.as_str()));
+    let mut h = Cmd::program("hyperfine", root);
+    if !given(&["--warmup", "-w"]) {
+        h = h.args(["--warmup", "1"]);
+    }
+    if !given(&["--runs", "-r", "--min-runs", "-m", "--max-runs", "-M"]) {
+        h = h.args(["--runs", "5"]);
+    }
+    h.args(["--export-markdown", md, "--prepare", prepare])
 }
 
 /// The largest file under `dir` (recursively) and its size: in `blobs/` of a one-layer

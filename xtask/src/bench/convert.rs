@@ -69,7 +69,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let outputs: Vec<&str> = cases.iter().map(|c| c.1.as_str()).collect();
     let prepare = format!("rm -rf {}", outputs.join(" "));
     let md = under(&dir, "convert.md");
-    let mut h = hyperfine(root, &md, &prepare);
+    let mut h = hyperfine(root, &md, &prepare, args);
     for (name, _, program, words) in &cases {
         let line = Cmd::program(*program, root).args(words.iter().cloned());
         h = h.args(["-n".to_owned(), (*name).to_owned(), line.to_string()]);

@@ -71,7 +71,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
             format!("docker://{reg}/b/oc:1"),
         ]);
         let md = under(&dir, &format!("remote-push-{label}.md"));
-        let mut h = hyperfine(root, &md, &wipe)
+        let mut h = hyperfine(root, &md, &wipe, args)
             .args(["-n", "skopeo copy (push)", &skopeo.to_string()])
             .args(["-n", "ocikit push", &ours.to_string()]);
         if label == "usr" {
@@ -114,7 +114,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
         ]);
         let md = under(&dir, &format!("remote-pull-{label}.md"));
         let prepare = format!("rm -rf {} {}", under(&out, "sk"), under(&out, "oc"));
-        hyperfine(root, &md, &prepare)
+        hyperfine(root, &md, &prepare, args)
             .args(["-n", "skopeo copy (pull)", &skopeo.to_string()])
             .args(["-n", "ocikit pull", &ours.to_string()])
             .args(args.iter().cloned())
@@ -128,7 +128,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let to_store = format!("{ocikit} layer - --store {store} -q < {input}");
     let to_registry = format!("{ocikit} layer - --to docker://{reg}/b/stream -q < {input}");
     let md = under(&dir, "remote-stream.md");
-    hyperfine(root, &md, &format!("{wipe} {store}"))
+    hyperfine(root, &md, &format!("{wipe} {store}"), args)
         .args(["-n", "ocikit layer - --store", &to_store])
         .args(["-n", "ocikit layer - --to docker://", &to_registry])
         .args(args.iter().cloned())

@@ -29,16 +29,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let pigz6 = format!("pigz -p 2 -6 < {input} | sha256sum");
     let hash = format!("sha256sum {input}");
     let md = dir.join("stream.md").to_string_lossy().into_owned();
-    let mut h = Cmd::program("hyperfine", root)
-        .args([
-            "--warmup",
-            "1",
-            "--runs",
-            "5",
-            "--prepare",
-            &format!("rm -rf {store}"),
-        ])
-        .args(["--export-markdown", &md]);
+    let mut h = super::hyperfine(root, &md, &format!("rm -rf {store}"), args);
     for (name, cmd) in [
         ("ocikit layer (default)", &ours),
         ("pigz -p 2 -1 | sha256sum", &pigz1),
