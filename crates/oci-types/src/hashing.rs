@@ -47,6 +47,8 @@ pub struct HashingReader<R> {
     state: State,
     on_end: Option<OnEnd>,
     ends_when: Option<Arc<AtomicBool>>,
+    /// What the stream must be, for [`HashingReader::verifying`].
+    expected: Option<(Digest, Option<u64>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +69,18 @@ impl<R: Read> HashingReader<R> {
         Ok(Self::from_digester(inner, Digester::new(algorithm)?))
     }
 
+    /// Hashes `inner` and checks at its end that it is `expected` (and `size` bytes, when
+    /// given): on a mismatch the read that ends the stream fails with an [`io::Error`] of kind
+    /// `InvalidData` carrying [`Error::DigestMismatch`] or [`Error::SizeMismatch`] (recover it
+    /// with [`Error::from_io`]), before any `on_end`. A stream that runs past `size` fails as
+    /// soon as it does, and the reader never asks the inner one for more than one byte past
+    /// it. Fails when `expected` uses an algorithm that cannot be computed.
+    pub fn verifying(inner: R, expected: Digest, size: Option<u64>) -> Result<Self, Error> {
+        let mut r = Self::from_digester(inner, expected.digester()?);
+        r.expected = Some((expected, size));
+        Ok(r)
+    }
+
     fn from_digester(inner: R, digester: Digester) -> Self {
         HashingReader {
             inner,
@@ -74,6 +88,7 @@ impl<R: Read> HashingReader<R> {
             state: State::Reading,
             on_end: None,
             ends_when: None,
+            expected: None,
         }
     }
 
@@ -108,7 +123,13 @@ impl<R: Read> HashingReader<R> {
             state: self.state,
             on_end: self.on_end,
             ends_when: self.ends_when,
+            expected: self.expected,
         }
+    }
+
+    /// Gives back the inner reader.
+    pub fn into_inner(self) -> R {
+        self.inner
     }
 }
 
@@ -128,18 +149,56 @@ impl<R> HashingReader<R> {
         self.digester.bytes()
     }
 
-    /// Whether the stream has ended (and its `on_end` succeeded).
+    /// Whether the stream has ended (and matched what [`HashingReader::verifying`] expects,
+    /// and its `on_end` succeeded).
     pub fn is_ended(&self) -> bool {
         self.state == State::Ended
     }
 
+    /// The digest the stream must have, for a reader made by [`HashingReader::verifying`].
+    pub fn expected(&self) -> Option<&Digest> {
+        self.expected.as_ref().map(|(d, _)| d)
+    }
+
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        self.state = State::Failed(e.kind(), e.to_string());
+        e
+    }
+
+    /// The error of a stream that is not what was expected.
+    fn mismatch(&self, at_end: bool) -> Option<Error> {
+        let (expected, size) = self.expected.as_ref()?;
+        let n = self.digester.bytes();
+        match size {
+            Some(size) if n > *size || (at_end && n != *size) => {
+                return Some(Error::SizeMismatch {
+                    expected_digest: expected.clone(),
+                    expected: *size,
+                    actual: n,
+                    truncated: !at_end,
+                })
+            }
+            _ => {}
+        }
+        if !at_end {
+            return None;
+        }
+        let actual = self.digester.current();
+        (actual != *expected).then(|| Error::DigestMismatch {
+            expected: expected.clone(),
+            actual,
+        })
+    }
+
     fn end(&mut self) -> io::Result<()> {
+        if let Some(e) = self.mismatch(true) {
+            return Err(self.fail(e.into_io()));
+        }
         self.state = State::Ended;
         if let Some(f) = self.on_end.take() {
             let digest = self.digester.current();
             if let Err(e) = f(&digest, self.digester.bytes()) {
-                self.state = State::Failed(e.kind(), e.to_string());
-                return Err(e);
+                return Err(self.fail(e));
             }
         }
         Ok(())
@@ -158,13 +217,29 @@ impl<R: Read> Read for HashingReader<R> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let n = self.inner.read(buf)?;
+        // Never more than one byte past the expected size: enough to see an overflow.
+        let limit = match &self.expected {
+            Some((_, Some(size))) => {
+                let left = size.saturating_sub(self.digester.bytes()).saturating_add(1);
+                buf.len().min(usize::try_from(left).unwrap_or(usize::MAX))
+            }
+            _ => buf.len(),
+        };
+        let n = match self.inner.read(&mut buf[..limit]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) if self.expected.is_some() => return Err(self.fail(e)),
+            Err(e) => return Err(e),
+        };
         if n == 0 {
             self.end()?;
             return Ok(0);
         }
-        let n = n.min(buf.len()); // a reader that claims more than the buffer holds
+        let n = n.min(limit); // a reader that claims more than the buffer holds
         self.digester.update(&buf[..n]);
+        if let Some(e) = self.mismatch(false) {
+            return Err(self.fail(e.into_io()));
+        }
         if self
             .ends_when
             .as_ref()
@@ -260,6 +335,39 @@ mod tests {
             prop_assert!(r.is_ended());
             prop_assert_eq!(&*seen.lock().unwrap(), &expected);
         }
+    }
+
+    #[test]
+    fn an_empty_buffer_is_not_the_end() {
+        let (seen, f) = recorder();
+        let mut r = HashingReader::new(&b"hello world"[..]).on_end(f);
+        assert_eq!(r.read(&mut [0u8; 4]).unwrap(), 4);
+        assert_eq!(r.read(&mut []).unwrap(), 0);
+        assert!(seen.lock().unwrap().is_empty() && !r.is_ended());
+        std::io::copy(&mut r, &mut std::io::sink()).unwrap();
+        let expected = vec![(Digest::sha256(b"hello world"), 11)];
+        assert_eq!(*seen.lock().unwrap(), expected);
+    }
+
+    #[test]
+    fn verifying_checks_before_on_end() {
+        let (seen, f) = recorder();
+        let mut r = HashingReader::verifying(&b"abd"[..], Digest::sha256(b"abc"), Some(3))
+            .unwrap()
+            .on_end(f);
+        let e = std::io::copy(&mut r, &mut std::io::sink()).unwrap_err();
+        assert!(matches!(Error::from_io(e), Error::DigestMismatch { .. }));
+        assert!(seen.lock().unwrap().is_empty(), "on_end only after a match");
+        assert!(r.read(&mut [0u8; 4]).is_err(), "still failed");
+
+        let (seen, f) = recorder();
+        let mut r = HashingReader::verifying(&b"abc"[..], Digest::sha256(b"abc"), Some(3))
+            .unwrap()
+            .on_end(f);
+        std::io::copy(&mut r, &mut std::io::sink()).unwrap();
+        assert!(r.is_ended());
+        assert_eq!(r.expected(), Some(&Digest::sha256(b"abc")));
+        assert_eq!(seen.lock().unwrap().len(), 1);
     }
 
     #[test]

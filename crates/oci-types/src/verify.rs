@@ -1,8 +1,9 @@
-//! A reader that checks digest and size as bytes flow through it.
+//! A reader that checks digest and size as bytes flow through it (a [`HashingReader`] made
+//! by [`HashingReader::verifying`], under the name callers know).
 
 use std::io::{self, Read};
 
-use crate::{Digest, Digester, Error};
+use crate::{Digest, Error, HashingReader};
 
 /// Wraps any [`Read`], hashing and counting what passes. At the end of the stream it checks
 /// the digest (and the size, when one was given); on a mismatch the final `read` fails with
@@ -27,42 +28,28 @@ use crate::{Digest, Digester, Error};
 /// ```
 #[derive(Debug)]
 pub struct VerifyingReader<R> {
-    inner: R,
+    inner: HashingReader<R>,
     expected: Digest,
-    expected_size: Option<u64>,
-    digester: Digester,
-    state: State,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Reading,
-    Verified,
-    Failed,
 }
 
 impl<R: Read> VerifyingReader<R> {
     /// Wraps `inner`, expecting it to hash to `expected` and (if given) to be `size` bytes.
     /// Fails when `expected` uses an algorithm that cannot be computed.
     pub fn new(inner: R, expected: Digest, size: Option<u64>) -> Result<Self, Error> {
-        let digester = expected.digester()?;
         Ok(VerifyingReader {
-            inner,
+            inner: HashingReader::verifying(inner, expected.clone(), size)?,
             expected,
-            expected_size: size,
-            digester,
-            state: State::Reading,
         })
     }
 
     /// True once the whole stream was read and matched.
     pub fn is_verified(&self) -> bool {
-        self.state == State::Verified
+        self.inner.is_ended()
     }
 
     /// Bytes read so far.
     pub fn bytes_read(&self) -> u64 {
-        self.digester.bytes()
+        self.inner.bytes_read()
     }
 
     /// The expected digest.
@@ -72,88 +59,19 @@ impl<R: Read> VerifyingReader<R> {
 
     /// Gives back the inner reader.
     pub fn into_inner(self) -> R {
+        self.inner.into_inner()
+    }
+
+    /// The [`HashingReader`] doing the work, for a consumer that takes its digest
+    /// (see [`HashingReader::verifying`]).
+    pub fn into_hashing(self) -> HashingReader<R> {
         self.inner
-    }
-
-    fn fail(&mut self, e: Error) -> io::Error {
-        self.state = State::Failed;
-        e.into_io()
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        let n = self.digester.bytes();
-        if let Some(size) = self.expected_size {
-            if n != size {
-                let e = Error::SizeMismatch {
-                    expected_digest: self.expected.clone(),
-                    expected: size,
-                    actual: n,
-                    truncated: false,
-                };
-                return Err(self.fail(e));
-            }
-        }
-        let actual = self.digester.current();
-        if actual != self.expected {
-            let e = Error::DigestMismatch {
-                expected: self.expected.clone(),
-                actual,
-            };
-            return Err(self.fail(e));
-        }
-        self.state = State::Verified;
-        Ok(())
     }
 }
 
 impl<R: Read> Read for VerifyingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.state {
-            State::Verified => return Ok(0),
-            State::Failed => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "verification already failed",
-                ))
-            }
-            State::Reading => {}
-        }
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        // Never read more than one byte past the expected size: enough to detect overflow.
-        let limit = match self.expected_size {
-            Some(size) => {
-                let left = size.saturating_sub(self.digester.bytes()).saturating_add(1);
-                buf.len().min(usize::try_from(left).unwrap_or(usize::MAX))
-            }
-            None => buf.len(),
-        };
-        let n = match self.inner.read(&mut buf[..limit]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
-            Err(e) => {
-                self.state = State::Failed;
-                return Err(e);
-            }
-        };
-        if n == 0 {
-            self.finish()?;
-            return Ok(0);
-        }
-        self.digester.update(&buf[..n]);
-        if let Some(size) = self.expected_size {
-            if self.digester.bytes() > size {
-                let e = Error::SizeMismatch {
-                    expected_digest: self.expected.clone(),
-                    expected: size,
-                    actual: self.digester.bytes(),
-                    truncated: true,
-                };
-                return Err(self.fail(e));
-            }
-        }
-        Ok(n)
+        self.inner.read(buf)
     }
 }
 
