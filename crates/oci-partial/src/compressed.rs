@@ -3,10 +3,10 @@
 
 use std::sync::{Arc, OnceLock};
 
-use oci_types::{ConfigFile, Descriptor, Digest, Manifest, MediaType, Raw};
+use oci_types::{ConfigFile, Descriptor, Digest, HashingReader, Manifest, MediaType, Raw};
 
 use crate::compression::decompress;
-use crate::helpers::{check_blob, config_layer, drain, HashingReader};
+use crate::helpers::{check_blob, config_layer, drain};
 use crate::{BlobReader, Error, Image, Layer, Result};
 
 /// The least a source of a compressed layer provides; [`CompressedLayer`] derives the rest
@@ -40,6 +40,13 @@ pub trait CompressedLayerCore: Send + Sync {
     fn exists(&self) -> Result<bool> {
         self.compressed().map(|_| true)
     }
+    /// [`CompressedLayerCore::compressed`] through a [`HashingReader`] (see
+    /// [`Layer::compressed_hashing`]); a source that verifies the blob with one (made by
+    /// [`HashingReader::verifying`]) returns it, so that a sink taking its digest hashes the
+    /// blob once. The default wraps `compressed` in a SHA-256 one.
+    fn compressed_hashing(&self) -> Result<HashingReader<BlobReader>> {
+        Ok(HashingReader::new(self.compressed()?))
+    }
 }
 
 macro_rules! forward_compressed_layer_core {
@@ -65,6 +72,9 @@ macro_rules! forward_compressed_layer_core {
             }
             fn exists(&self) -> Result<bool> {
                 (**self).exists()
+            }
+            fn compressed_hashing(&self) -> Result<HashingReader<BlobReader>> {
+                (**self).compressed_hashing()
             }
         }
     )*};
@@ -165,10 +175,9 @@ impl<C: CompressedLayerCore> CompressedLayer<C> {
     fn uncompressed_tracked(&self) -> Result<BlobReader> {
         let r = decompress(self.core.compressed()?)?;
         let sums = Arc::clone(&self.sums);
-        Ok(Box::new(HashingReader::new(
-            r,
-            Box::new(move |d, n| sums.record(d, n).map_err(|e| e.into_io())),
-        )))
+        Ok(Box::new(HashingReader::new(r).on_end(move |d, n| {
+            sums.record(d.clone(), n).map_err(|e| e.into_io())
+        })))
     }
 }
 
@@ -189,6 +198,9 @@ impl<C: CompressedLayerCore> Layer for CompressedLayer<C> {
     }
     fn compressed(&self) -> Result<BlobReader> {
         self.core.compressed()
+    }
+    fn compressed_hashing(&self) -> Result<HashingReader<BlobReader>> {
+        self.core.compressed_hashing()
     }
     fn uncompressed(&self) -> Result<BlobReader> {
         if self.sums.size.get().is_some() {

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use oci_types::{Descriptor, Digest, Digester, Manifest, MediaType};
+use oci_types::{Descriptor, Digest, Manifest, MediaType};
 
 use crate::{BlobReader, Child, Error, Image, ImageIndex, Layer, Result};
 
@@ -201,59 +201,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What a [`HashingReader`] calls at the end of its stream with the digest and length of
-/// everything read.
-pub(crate) type OnEnd = Box<dyn FnOnce(Digest, u64) -> io::Result<()> + Send>;
-
-/// A reader that hashes what passes through and, once the inner reader reports its end (a
-/// read of 0 bytes into a non-empty buffer), calls a closure with the digest and length;
-/// an error from the closure is the reader's error.
-pub(crate) struct HashingReader<R> {
-    inner: R,
-    digester: Option<Digester>,
-    on_end: Option<OnEnd>,
-    failed: bool,
-}
-
-impl<R: Read> HashingReader<R> {
-    pub(crate) fn new(inner: R, on_end: OnEnd) -> Self {
-        HashingReader {
-            inner,
-            digester: Some(Digester::new_sha256()),
-            on_end: Some(on_end),
-            failed: false,
-        }
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.failed {
-            // A failed end stays failed: a retry must not look like a clean end.
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "verification already failed",
-            ));
-        }
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let n = self.inner.read(buf)?;
-        if n == 0 {
-            if let (Some(d), Some(f)) = (self.digester.take(), self.on_end.take()) {
-                let len = d.bytes();
-                if let Err(e) = f(d.finish(), len) {
-                    self.failed = true;
-                    return Err(e);
-                }
-            }
-        } else if let Some(d) = &mut self.digester {
-            d.update(&buf[..n]);
-        }
-        Ok(n)
-    }
-}
-
 /// A reader that counts the bytes read through it into a shared counter.
 pub(crate) struct CountingReader<R> {
     inner: R,
@@ -277,39 +224,4 @@ impl<R: Read> Read for CountingReader<R> {
 /// Streams `reader` to its end and returns the number of bytes, with context for errors.
 pub(crate) fn drain(mut reader: impl Read, context: impl FnOnce() -> String) -> Result<u64> {
     io::copy(&mut reader, &mut io::sink()).map_err(|e| Error::io(context(), e))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hashing_reader_reports_at_end_only() {
-        let seen = Arc::new(Mutex::new(None));
-        let s = Arc::clone(&seen);
-        let mut r = HashingReader::new(
-            &b"hello world"[..],
-            Box::new(move |d, n| {
-                *lock(&s) = Some((d, n));
-                Ok(())
-            }),
-        );
-        let mut buf = [0u8; 4];
-        assert_eq!(r.read(&mut buf).unwrap(), 4);
-        assert_eq!(r.read(&mut []).unwrap(), 0);
-        assert!(lock(&seen).is_none(), "an empty buffer is not the end");
-        drain(&mut r, String::new).unwrap();
-        assert_eq!(*lock(&seen), Some((Digest::sha256(b"hello world"), 11)));
-    }
-
-    #[test]
-    fn hashing_reader_error_at_end() {
-        let mut r = HashingReader::new(&b"x"[..], Box::new(|_, _| Err(io::Error::other("bad"))));
-        let e = io::copy(&mut r, &mut io::sink()).unwrap_err();
-        assert_eq!(e.to_string(), "bad");
-        assert!(
-            r.read(&mut [0; 8]).is_err(),
-            "still failed, not a clean end"
-        );
-    }
 }

@@ -4,10 +4,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use oci_types::{ConfigFile, Descriptor, Digest, Manifest, MediaType, Raw};
+use oci_types::{ConfigFile, Descriptor, Digest, HashingReader, Manifest, MediaType, Raw};
 
 use crate::compression::{compress, media_type_for, Compression};
-use crate::helpers::{config_layer, drain, CountingReader, HashingReader};
+use crate::helpers::{config_layer, drain, CountingReader};
 use crate::{BlobReader, Error, Image, Layer, Result};
 
 /// The least a source of an uncompressed layer provides; [`UncompressedLayer`] derives the
@@ -105,26 +105,32 @@ impl<C: UncompressedLayerCore> UncompressedLayer<C> {
 
     /// The compressed stream; when `track` is set it records the sums at its end.
     fn compressed_stream(&self, track: bool) -> Result<BlobReader> {
-        let tar = self.core.uncompressed()?;
         if !track {
-            return Ok(compress(tar, self.compression, self.level));
+            return Ok(compress(
+                self.core.uncompressed()?,
+                self.compression,
+                self.level,
+            ));
         }
+        Ok(Box::new(self.compressed_tracked()?))
+    }
+
+    /// The compressed stream through the [`HashingReader`] whose digest and size become the
+    /// layer's at its end.
+    fn compressed_tracked(&self) -> Result<HashingReader<BlobReader>> {
         let counter = Arc::new(AtomicU64::new(0));
-        let tar = CountingReader::new(tar, Arc::clone(&counter));
+        let tar = CountingReader::new(self.core.uncompressed()?, Arc::clone(&counter));
         let blob = compress(tar, self.compression, self.level);
         let sums = Arc::clone(&self.sums);
-        Ok(Box::new(HashingReader::new(
-            blob,
-            Box::new(move |digest, size| {
-                let uncompressed_size = counter.load(Ordering::Relaxed);
-                let _ = sums.set(CompressedSums {
-                    digest,
-                    size,
-                    uncompressed_size,
-                });
-                Ok(())
-            }),
-        )))
+        Ok(HashingReader::new(blob).on_end(move |digest, size| {
+            let uncompressed_size = counter.load(Ordering::Relaxed);
+            let _ = sums.set(CompressedSums {
+                digest: digest.clone(),
+                size,
+                uncompressed_size,
+            });
+            Ok(())
+        }))
     }
 
     fn sums(&self) -> Result<&CompressedSums> {
@@ -158,6 +164,14 @@ impl<C: UncompressedLayerCore> Layer for UncompressedLayer<C> {
     }
     fn compressed(&self) -> Result<BlobReader> {
         self.compressed_stream(self.sums.get().is_none())
+    }
+    /// Until the digest is known, the stream whose hash becomes it: a sink that takes the
+    /// reader's digest compresses and hashes the layer once.
+    fn compressed_hashing(&self) -> Result<HashingReader<BlobReader>> {
+        if self.sums.get().is_none() {
+            return self.compressed_tracked();
+        }
+        Ok(HashingReader::new(self.compressed_stream(false)?))
     }
     fn uncompressed(&self) -> Result<BlobReader> {
         self.core.uncompressed()
