@@ -10,7 +10,9 @@ use oci_partial::{
     ImageIndex,
 };
 use oci_types::limits::{MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE};
-use oci_types::{Descriptor, Digest, Index, Manifest, MediaType, Platform, Raw, VerifyingReader};
+use oci_types::{
+    Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Platform, Raw, VerifyingReader,
+};
 
 use crate::{Error, Layout, Result, MAX_NESTING};
 
@@ -307,6 +309,13 @@ impl CompressedLayerCore for LayerCore {
     fn compressed(&self) -> oci_partial::Result<BlobReader> {
         let r: Box<dyn Read + Send> = Box::new(self.layout.open_blob(&self.desc)?);
         Ok(r)
+    }
+
+    /// The verifying reader itself, so that a store taking its digest hashes the blob once.
+    fn compressed_hashing(&self) -> oci_partial::Result<HashingReader<BlobReader>> {
+        let v = self.layout.open_blob(&self.desc)?;
+        Ok(v.into_hashing()
+            .map_inner(|r| -> BlobReader { Box::new(r) }))
     }
 
     fn size(&self) -> oci_partial::Result<u64> {

@@ -4,7 +4,7 @@
 use std::io::{self, Read};
 
 use oci_partial::BlobReader;
-use oci_types::{Digest, VerifyingReader};
+use oci_types::{Digest, HashingReader};
 
 use crate::error::{Error, Result};
 use crate::repository::Repository;
@@ -34,6 +34,16 @@ impl Repository {
     /// midway is resumed where it stopped (`Range: bytes=N-`), as often as the client's
     /// retries allow.
     pub fn blob(&self, digest: &Digest, size: Option<u64>) -> Result<BlobReader> {
+        Ok(Box::new(self.blob_hashing(digest, size)?))
+    }
+
+    /// [`Repository::blob`] as the [`HashingReader`] that verifies it: a consumer that keeps
+    /// every byte (a content store) can take its digest instead of hashing the blob again.
+    pub fn blob_hashing(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<HashingReader<BlobReader>> {
         let inner = self.open_blob(digest, 0)?;
         let resuming = ResumingReader {
             repository: self.clone(),
@@ -42,11 +52,8 @@ impl Repository {
             inner,
             retries_left: self.client.options().retries_value().0,
         };
-        Ok(Box::new(VerifyingReader::new(
-            resuming,
-            digest.clone(),
-            size,
-        )?))
+        let resuming: BlobReader = Box::new(resuming);
+        Ok(HashingReader::verifying(resuming, digest.clone(), size)?)
     }
 
     /// `GET` of the blob from `offset` on.

@@ -9,7 +9,9 @@ use oci_partial::{
     BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore, Image, ImageIndex,
 };
 use oci_types::limits::MAX_CONFIG_SIZE;
-use oci_types::{Descriptor, Digest, Index, Manifest, MediaType, Platform, Raw, Reference};
+use oci_types::{
+    Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Platform, Raw, Reference,
+};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -222,6 +224,13 @@ impl CompressedLayerCore for RemoteLayerCore {
         Ok(self
             .repository
             .blob(&self.descriptor.digest, Some(self.descriptor.size))?)
+    }
+
+    /// The verifying reader itself, so that a store taking its digest hashes the blob once.
+    fn compressed_hashing(&self) -> oci_partial::Result<HashingReader<BlobReader>> {
+        Ok(self
+            .repository
+            .blob_hashing(&self.descriptor.digest, Some(self.descriptor.size))?)
     }
 
     fn size(&self) -> oci_partial::Result<u64> {

@@ -1,10 +1,10 @@
 //! [`ArchiveLayer`]: one layer file of a docker archive, as an [`oci_partial::Layer`].
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader};
 use std::sync::{Arc, OnceLock};
 
 use oci_partial::{BlobReader, Layer};
-use oci_types::{Compression, Descriptor, Digest, Digester, MediaType, VerifyingReader};
+use oci_types::{Compression, Descriptor, Digest, Digester, HashingReader, MediaType};
 
 use crate::compression;
 use crate::reader::{Entry, Reader};
@@ -100,7 +100,16 @@ impl ArchiveLayer {
     /// The stored bytes, verified against the digest when it is known; otherwise hashed as
     /// they flow, the digest cached at the end.
     pub(crate) fn stored(&self) -> Result<BlobReader> {
-        let section = BufReader::with_capacity(STREAM_BUFFER, self.reader.open_entry(&self.entry));
+        Ok(Box::new(self.stored_hashing()?))
+    }
+
+    /// The layer as stored, through the [`HashingReader`] that verifies it (or, when nothing
+    /// tells its digest, computes it); the digest is cached at the end of a matching stream.
+    pub(crate) fn stored_hashing(&self) -> Result<HashingReader<BlobReader>> {
+        let section: BlobReader = Box::new(BufReader::with_capacity(
+            STREAM_BUFFER,
+            self.reader.open_entry(&self.entry),
+        ));
         let size = self.entry.size;
         let expected = match (&self.source, self.digest.get()) {
             (Some(src), _) => Some((src.digest.clone(), src.size)),
@@ -110,21 +119,22 @@ impl ArchiveLayer {
             }
             (None, None) => None,
         };
+        let cell = Arc::clone(&self.digest);
         Ok(match expected {
             Some((digest, size)) => {
-                let v = VerifyingReader::new(section, digest.clone(), Some(size))
-                    .map_err(|e| Error::types(format!("reading layer {}", self.path), e))?;
-                let cell = (self.source.is_none()).then(|| Arc::clone(&self.digest));
-                Box::new(CacheOnEof {
-                    inner: v,
-                    cell,
-                    digest: Some(digest),
-                })
+                let cache = self.source.is_none();
+                HashingReader::verifying(section, digest, Some(size))
+                    .map_err(|e| Error::types(format!("reading layer {}", self.path), e))?
+                    .on_end(move |d, _| {
+                        if cache {
+                            let _ = cell.set(d.clone());
+                        }
+                        Ok(())
+                    })
             }
-            None => Box::new(HashOnEof {
-                inner: section,
-                digester: Some(Digester::new_sha256()),
-                cell: Arc::clone(&self.digest),
+            None => HashingReader::new(section).on_end(move |d, _| {
+                let _ = cell.set(d.clone());
+                Ok(())
             }),
         })
     }
@@ -135,16 +145,18 @@ impl ArchiveLayer {
         let plain = compression::decompress(section, self.compression)
             .map_err(|e| Error::io(format!("decompressing layer {}", self.path), e))?;
         let size = (self.compression == Compression::None).then_some(self.entry.size);
-        let v = VerifyingReader::new(plain, self.diff_id.clone(), size)
-            .map_err(|e| Error::types(format!("reading layer {}", self.path), e))?;
         // A verified uncompressed layer read as stored proves its digest too.
-        let cell = (self.compression == Compression::None && self.source.is_none())
-            .then(|| Arc::clone(&self.digest));
-        Ok(Box::new(CacheOnEof {
-            inner: v,
-            cell,
-            digest: Some(self.diff_id.clone()),
-        }))
+        let cache = self.compression == Compression::None && self.source.is_none();
+        let cell = Arc::clone(&self.digest);
+        let v = HashingReader::verifying(plain, self.diff_id.clone(), size)
+            .map_err(|e| Error::types(format!("reading layer {}", self.path), e))?
+            .on_end(move |d, _| {
+                if cache {
+                    let _ = cell.set(d.clone());
+                }
+                Ok(())
+            });
+        Ok(Box::new(v))
     }
 
     pub(crate) fn stored_media_type(&self) -> MediaType {
@@ -182,48 +194,6 @@ impl ArchiveLayer {
     }
 }
 
-/// Passes a verifying reader through and records the digest once the stream verified.
-struct CacheOnEof<R> {
-    inner: VerifyingReader<R>,
-    cell: Option<Arc<OnceLock<Digest>>>,
-    digest: Option<Digest>,
-}
-
-impl<R: Read> Read for CacheOnEof<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() && self.inner.is_verified() {
-            if let (Some(cell), Some(d)) = (&self.cell, self.digest.take()) {
-                let _ = cell.set(d);
-            }
-        }
-        Ok(n)
-    }
-}
-
-/// Hashes what passes and records the digest at the end of the stream.
-struct HashOnEof<R> {
-    inner: R,
-    digester: Option<Digester>,
-    cell: Arc<OnceLock<Digest>>,
-}
-
-impl<R: Read> Read for HashOnEof<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0 {
-            if let Some(d) = &mut self.digester {
-                d.update(&buf[..n]);
-            }
-        } else if !buf.is_empty() {
-            if let Some(d) = self.digester.take() {
-                let _ = self.cell.set(d.finish());
-            }
-        }
-        Ok(n)
-    }
-}
-
 impl Layer for ArchiveLayer {
     fn digest(&self) -> oci_partial::Result<Digest> {
         Ok(self.stored_digest()?)
@@ -233,6 +203,9 @@ impl Layer for ArchiveLayer {
     }
     fn compressed(&self) -> oci_partial::Result<BlobReader> {
         Ok(self.stored()?)
+    }
+    fn compressed_hashing(&self) -> oci_partial::Result<HashingReader<BlobReader>> {
+        Ok(self.stored_hashing()?)
     }
     fn uncompressed(&self) -> oci_partial::Result<BlobReader> {
         Ok(self.uncompressed_stream()?)
