@@ -5,7 +5,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use oci_types::{Descriptor, Digest};
+use oci_types::{Descriptor, Digest, HashingReader};
 
 use crate::reader::embedded;
 use crate::{
@@ -137,6 +137,18 @@ pub fn copy_reader(w: &mut dyn Writer, mut r: impl Read) -> Result<u64> {
     let offset = w.status()?.offset;
     discard(&mut r, offset, || ingest_subject(w))?;
     pump(w, &mut r)
+}
+
+/// [`copy_reader`] of a [`HashingReader`]: skips (by reading) the bytes `w` already has,
+/// then [`Writer::copy_hashed`], so a fresh ingest takes the reader's digest instead of
+/// hashing the bytes again. Returns the number of bytes written.
+pub fn copy_reader_hashed(
+    w: &mut dyn Writer,
+    r: &mut HashingReader<Box<dyn Read + Send>>,
+) -> Result<u64> {
+    let offset = w.status()?.offset;
+    discard(r, offset, || ingest_subject(w))?;
+    w.copy_hashed(r)
 }
 
 /// Copies bytes `w`'s offset up to `n` of `ra` into `w`, without committing. Fewer than `n`

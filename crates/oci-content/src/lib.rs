@@ -58,8 +58,8 @@ mod traits;
 
 pub use error::{Class, Error, Precondition, Result, Subject};
 pub use helpers::{
-    copy, copy_reader, copy_reader_at, copy_seek, exists, open_reader, open_writer, read_blob,
-    write_blob, COPY_BUFFER_SIZE, DEFAULT_LOCK_TIMEOUT,
+    copy, copy_reader, copy_reader_at, copy_reader_hashed, copy_seek, exists, open_reader,
+    open_writer, read_blob, write_blob, COPY_BUFFER_SIZE, DEFAULT_LOCK_TIMEOUT,
 };
 pub use info::{validate_labels, CommitOpts, Info, Labels, Status, WriterOpts, MAX_LABEL_SIZE};
 pub use local::{LocalStore, LocalWriter};

@@ -1,11 +1,13 @@
 //! Writing images, indexes, layers and blobs into a layout.
 
-use std::io::{self, Read};
+use std::io::Read;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use oci_content::{copy_reader, CommitOpts, IngestManager, Ingester, WriterOpts};
+use oci_content::{
+    copy_reader, copy_reader_hashed, CommitOpts, IngestManager, Ingester, WriterOpts,
+};
 use oci_partial::{BlobReader, Child, Image, ImageIndex, Layer};
 use oci_types::{Descriptor, Digest, HashingReader, Index, Manifest, Raw};
 
@@ -338,24 +340,7 @@ impl Layout {
         let mut reader = Some(limited);
         self.put_with(desc, |w| {
             let mut r = reader.take().ok_or_else(used_twice)?;
-            let offset = w.status()?.offset;
-            if offset > 0 {
-                // A resumed ingest: skip what it has (then the store hashes as it writes).
-                let skipped = io::copy(&mut (&mut r).take(offset), &mut io::sink());
-                let subject = || oci_content::Subject::Ingest(w.status().map(|s| s.reference).unwrap_or_default());
-                match skipped {
-                    Ok(n) if n == offset => {}
-                    Ok(n) => {
-                        let e = io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            format!("the blob ended after {n} bytes, before the {offset} the ingest has"),
-                        );
-                        return Err(oci_content::Error::from_io(e, subject()));
-                    }
-                    Err(e) => return Err(oci_content::Error::from_io(e, subject())),
-                }
-            }
-            w.copy_hashed(&mut r).map(drop)
+            copy_reader_hashed(w, &mut r).map(drop)
         })
     }
 
