@@ -355,7 +355,8 @@ impl Writer for LocalWriter {
                 Ok(n)
             }
             Ok(n) => {
-                // Cannot happen (every byte read was written); hash the file to be sure.
+                // The reader's digest covers other bytes than the file's (the check above
+                // rules that out; this keeps a wrong digest from ever being adopted).
                 self.rehash()?;
                 Ok(n)
             }
