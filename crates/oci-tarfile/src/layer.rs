@@ -119,24 +119,23 @@ impl ArchiveLayer {
             }
             (None, None) => None,
         };
-        let cell = Arc::clone(&self.digest);
         Ok(match expected {
-            Some((digest, size)) => {
-                let cache = self.source.is_none();
-                HashingReader::verifying(section, digest, Some(size))
-                    .map_err(|e| Error::types(format!("reading layer {}", self.path), e))?
-                    .on_end(move |d, _| {
-                        if cache {
-                            let _ = cell.set(d.clone());
-                        }
-                        Ok(())
-                    })
-            }
-            None => HashingReader::new(section).on_end(move |d, _| {
-                let _ = cell.set(d.clone());
-                Ok(())
-            }),
+            Some((digest, size)) => HashingReader::verifying(section, digest, Some(size))
+                .map_err(|e| Error::types(format!("reading layer {}", self.path), e))?
+                .on_end(self.cache_digest(self.source.is_none())),
+            None => HashingReader::new(section).on_end(self.cache_digest(true)),
         })
+    }
+
+    /// The end hook that caches the stored digest (when `cache`) once a stream matched.
+    fn cache_digest(&self, cache: bool) -> impl FnOnce(&Digest, u64) -> io::Result<()> {
+        let cell = cache.then(|| Arc::clone(&self.digest));
+        move |d, _| {
+            if let Some(cell) = cell {
+                let _ = cell.set(d.clone());
+            }
+            Ok(())
+        }
     }
 
     /// The uncompressed tar, verified against the diff_id.
@@ -147,15 +146,9 @@ impl ArchiveLayer {
         let size = (self.compression == Compression::None).then_some(self.entry.size);
         // A verified uncompressed layer read as stored proves its digest too.
         let cache = self.compression == Compression::None && self.source.is_none();
-        let cell = Arc::clone(&self.digest);
         let v = HashingReader::verifying(plain, self.diff_id.clone(), size)
             .map_err(|e| Error::types(format!("reading layer {}", self.path), e))?
-            .on_end(move |d, _| {
-                if cache {
-                    let _ = cell.set(d.clone());
-                }
-                Ok(())
-            });
+            .on_end(self.cache_digest(cache));
         Ok(Box::new(v))
     }
 
