@@ -10,11 +10,11 @@ use oci_layout::Layout;
 use oci_partial::{BlobReader, Image, Layer, Result};
 use oci_types::{ConfigFile, Descriptor, Digest, Manifest, MediaType};
 
-/// The shared fixtures (`/work/shared/fixtures` beside the repository).
+/// The shared fixtures (`fixtures/` at the repository root).
 pub(crate) fn fixtures() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
+        "/../../fixtures"
     ))
 }
 

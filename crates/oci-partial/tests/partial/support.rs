@@ -16,7 +16,7 @@ use oci_types::{Descriptor, Digest, Index, Manifest, MediaType, VerifyingReader}
 pub(crate) fn fixtures() -> PathBuf {
     Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
+        "/../../fixtures"
     ))
     .to_path_buf()
 }

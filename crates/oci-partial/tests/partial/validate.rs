@@ -60,7 +60,7 @@ fn find<'a>(
 fn fixtures() -> PathBuf {
     Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
+        "/../../fixtures"
     ))
     .to_path_buf()
 }
@@ -424,7 +424,7 @@ fn fixture_layouts_are_valid() {
 
 #[test]
 fn fixture_layer_digests_are_the_documented_ones() {
-    // From /work/shared/fixtures/README.md: layer 1 of `hello`, gzip and zstd.
+    // From fixtures/README.md: layer 1 of `hello`, gzip and zstd.
     let index = layout_index("oci-layout");
     let hello: Digest = "sha256:8056f20c74ed337af335d562694f59ec3e55d618139a120000f528f8139db34b"
         .parse()

@@ -227,7 +227,7 @@ fn shared_fixtures_round_trip() {
         return;
     };
     let client = Client::default();
-    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
     let layout = oci_layout::Layout::open(format!("{fixtures}/oci-layout")).unwrap();
     let mut images: Vec<Arc<dyn Image>> = vec![
         layout.image_by_ref("hello").unwrap(),

@@ -23,7 +23,7 @@ fn skopeo(args: &[&str]) -> Vec<u8> {
 fn fixtures() -> &'static Path {
     Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
+        "/../../fixtures"
     ))
 }
 

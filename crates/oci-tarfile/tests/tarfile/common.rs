@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use oci_partial::{BlobReader, Image, Layer};
 use oci_types::{Descriptor, Digest, Digester, Manifest, MediaType};
 
-/// The shared fixtures folder (beside the repository, as in CI).
+/// The fixtures folder (`fixtures/` at the repository root).
 pub(crate) fn fixtures() -> PathBuf {
     let p = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
+        "/../../fixtures"
     ));
     // Resolved physically, so that tools given the path see the same directory.
     std::fs::canonicalize(&p).unwrap_or(p)
@@ -31,7 +31,7 @@ pub(crate) fn d(s: &str) -> Digest {
     s.parse().unwrap()
 }
 
-// Values from /work/shared/fixtures/README.md.
+// Values from fixtures/README.md.
 pub(crate) const HELLO_CONFIG: &str =
     "sha256:9e8d0e1ececf619ff977fa70e8da7da502afbb36e328293c5fdac4d9c8038ede";
 pub(crate) const HELLO_CONFIG_SIZE: u64 = 652;

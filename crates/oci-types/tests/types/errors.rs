@@ -331,7 +331,7 @@ fn errors_name_what_failed() {
 fn manifest_without_media_type_is_not_an_index() {
     let manifest = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/oci-layout/blobs/sha256/8056f20c74ed337af335d562694f59ec3e55d618139a120000f528f8139db34b"
+        "/../../fixtures/oci-layout/blobs/sha256/8056f20c74ed337af335d562694f59ec3e55d618139a120000f528f8139db34b"
     ))
     .unwrap();
     assert!(oci_types::Manifest::from_slice(&manifest).is_ok());

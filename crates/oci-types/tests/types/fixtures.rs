@@ -1,4 +1,4 @@
-//! The shared fixtures written by umoci and skopeo (see shared/fixtures/README.md).
+//! The shared fixtures written by umoci and skopeo (see fixtures/README.md).
 
 use std::fs::File;
 use std::io::Read;
@@ -47,7 +47,7 @@ struct Expected {
     cmd: [&'static str; 2],
 }
 
-/// Values from shared/fixtures/README.md.
+/// Values from fixtures/README.md.
 fn expected() -> Vec<(&'static str, Vec<Expected>)> {
     let hello_config = "sha256:9e8d0e1ececf619ff977fa70e8da7da502afbb36e328293c5fdac4d9c8038ede";
     let layer1 = "sha256:017cc9880756317eb7e94aa2da03ab921878ee450f1296ce4073b268203896e7";

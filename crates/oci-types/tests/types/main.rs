@@ -19,11 +19,11 @@ pub fn data(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
-/// The shared fixtures folder (`/work/shared/fixtures`, beside the repository).
+/// The shared fixtures folder (`fixtures/` at the repository root).
 pub fn shared(rel: &str) -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
+        "/../../fixtures"
     ))
     .join(rel)
 }
