@@ -1,12 +1,12 @@
 //! `cargo xtask ci [STEP...]`: every check CI makes, in order, stopping at the first failure;
-//! with STEPs (`fmt clippy test doc bench fuzz`), only those, still in that order.
+//! with STEPs (`tools fmt clippy test doc bench fuzz`), only those, still in that order.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::cmd::Cmd;
 use crate::fuzz::{self, Smoke};
-use crate::{human, Result};
+use crate::{human, tools, Result};
 
 /// One check: a name for the summary and what it runs.
 struct Step {
@@ -19,6 +19,8 @@ enum Check {
     Cargo(fn(&Path) -> Cmd),
     /// Every fuzz target for a few seconds (module `fuzz`).
     FuzzSmoke,
+    /// The Debian tools the tests call are on PATH (module `tools`).
+    Tools,
 }
 
 /// How a step ended, when it did not fail.
@@ -29,6 +31,10 @@ enum Outcome {
 
 /// The checks, in the order they run: cheap and likely-to-fail first.
 const STEPS: &[Step] = &[
+    Step {
+        name: "tools",
+        check: Check::Tools,
+    },
     Step {
         name: "fmt",
         check: Check::Cargo(|root| Cmd::cargo(root).args(["fmt", "--all", "--", "--check"])),
@@ -78,6 +84,7 @@ impl Step {
     fn run(&self, root: &Path, in_ci: bool) -> Result<Outcome> {
         match self.check {
             Check::Cargo(make) => make(root).run().map(|()| Outcome::Passed),
+            Check::Tools => tools::check(root).map(|()| Outcome::Passed),
             Check::FuzzSmoke => Ok(match fuzz::smoke(root, in_ci)? {
                 Smoke::Ran => Outcome::Passed,
                 Smoke::Skipped => Outcome::Skipped("cargo-fuzz not installed"),
@@ -148,7 +155,10 @@ mod tests {
     #[test]
     fn steps_are_in_the_documented_order() {
         let names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
-        assert_eq!(names, ["fmt", "clippy", "test", "doc", "bench", "fuzz"]);
+        assert_eq!(
+            names,
+            ["tools", "fmt", "clippy", "test", "doc", "bench", "fuzz"]
+        );
     }
 
     #[test]
@@ -158,7 +168,7 @@ mod tests {
             .iter()
             .filter_map(|s| match s.check {
                 Check::Cargo(make) => Some(make(root).to_string()),
-                Check::FuzzSmoke => None,
+                Check::FuzzSmoke | Check::Tools => None,
             })
             .collect();
         assert_eq!(
@@ -178,7 +188,7 @@ mod tests {
         let err = run(Path::new("/nonexistent"), &["lint".to_owned()]).unwrap_err();
         assert_eq!(
             err,
-            "unknown ci step `lint`; steps: fmt clippy test doc bench fuzz"
+            "unknown ci step `lint`; steps: tools fmt clippy test doc bench fuzz"
         );
     }
 }

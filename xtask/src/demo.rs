@@ -13,7 +13,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
         return Err(format!("demo takes no arguments (got `{extra}`)"));
     }
     Cmd::cargo(root)
-        .args(["build", "--release", "--quiet", "-p", "ocikit-cli"])
+        .args(["build", "--release", "-p", "ocikit-cli"])
         .run()?;
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     let ocikit = Path::new(&target).join("release/ocikit");

@@ -9,12 +9,18 @@
 //! - `ci` (module `ci`): everything CI checks, in order, stopping at the first failure.
 //! - `fuzz` (module `fuzz`): the cargo-fuzz targets in `fuzz/`.
 //! - `bench` (module `bench`): criterion benches per crate, and named whole-process comparisons.
+//! - `fixtures` (module `fixtures`): `fixtures/` regenerated with the real tools.
+//! - repository checks (module `tidy`) are `#[test]`s, so plain `cargo test` runs them.
 
 mod bench;
 mod ci;
 mod cmd;
 mod demo;
+mod fixtures;
 mod fuzz;
+#[cfg(test)]
+mod tidy;
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,6 +47,8 @@ commands:
   bench [NAME] [-- ARGS]      cargo bench --workspace, or one crate's benches (NAME = `types`
                               for oci-types) or a named comparison; ARGS go to the bench binary
   bench --list                list the known bench names
+  fixtures                    regenerate fixtures/ with the real tools (as root; needs the
+                              Debian peers and docker.io) and say what changed
   help                        this text
 ";
 
@@ -66,6 +74,7 @@ fn run(args: &[String]) -> Result<()> {
         "ci" => ci::run(&root, rest),
         "fuzz" => fuzz::main(&root, rest),
         "bench" => bench::main(&root, rest),
+        "fixtures" => fixtures::run(&root, rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -12,10 +12,7 @@ use oci_types::{ConfigFile, Descriptor, Digest, Manifest, MediaType};
 
 /// The shared fixtures (`fixtures/` at the repository root).
 pub(crate) fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures"
-    ))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"))
 }
 
 /// A fresh layout in a temporary directory (kept alive by the returned guard).

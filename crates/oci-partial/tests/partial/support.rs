@@ -14,11 +14,7 @@ use oci_types::{Descriptor, Digest, Index, Manifest, MediaType, VerifyingReader}
 
 /// The shared fixtures folder.
 pub(crate) fn fixtures() -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures"
-    ))
-    .to_path_buf()
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures")).to_path_buf()
 }
 
 pub(crate) fn d(s: &str) -> Digest {

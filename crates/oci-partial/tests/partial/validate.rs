@@ -58,11 +58,7 @@ fn find<'a>(
 // crate's own adapters: manifests, configs and blobs read straight from `blobs/`.
 
 fn fixtures() -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures"
-    ))
-    .to_path_buf()
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures")).to_path_buf()
 }
 
 fn blob_path(dir: &Path, d: &Digest) -> PathBuf {

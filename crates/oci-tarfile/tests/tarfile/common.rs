@@ -11,10 +11,7 @@ use oci_types::{Descriptor, Digest, Digester, Manifest, MediaType};
 
 /// The fixtures folder (`fixtures/` at the repository root).
 pub(crate) fn fixtures() -> PathBuf {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures"
-    ));
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"));
     // Resolved physically, so that tools given the path see the same directory.
     std::fs::canonicalize(&p).unwrap_or(p)
 }

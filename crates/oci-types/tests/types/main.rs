@@ -21,11 +21,7 @@ pub fn data(name: &str) -> Vec<u8> {
 
 /// The shared fixtures folder (`fixtures/` at the repository root).
 pub fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures"
-    ))
-    .join(rel)
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures")).join(rel)
 }
 
 /// The manifest fixtures of `tests/data/`.
