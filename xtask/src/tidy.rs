@@ -124,12 +124,8 @@ fn check_text(file: &str, text: &str, manifest_depth: usize, file_depth: usize) 
             report(format!("names `{bad}`, which is outside the repository"));
             continue;
         }
-        let base = if is_script(file) {
-            Some(file_depth)
-        } else if ["include_str!", "include_bytes!", "#[path"]
-            .iter()
-            .any(|m| line.contains(m))
-        {
+        let includes = ["include_str!", "include_bytes!", "#[path"];
+        let base = if is_script(file) || includes.iter().any(|m| line.contains(m)) {
             Some(file_depth)
         } else if line.contains("CARGO_MANIFEST_DIR") {
             Some(manifest_depth)
