@@ -1,12 +1,13 @@
 //! `cargo xtask ci [STEP...]`: every check CI makes, in order, stopping at the first failure;
-//! with STEPs (`tools fmt clippy test doc bench fuzz`), only those, still in that order.
+//! with STEPs (`tools fmt clippy test doc bench package features msrv fuzz`), only those,
+//! still in that order.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::cmd::Cmd;
 use crate::fuzz::{self, Smoke};
-use crate::{human, tools, Result};
+use crate::{human, publish, tools, Result};
 
 /// One check: a name for the summary and what it runs.
 struct Step {
@@ -21,6 +22,10 @@ enum Check {
     FuzzSmoke,
     /// The Debian tools the tests call are on PATH (module `tools`).
     Tools,
+    /// A check of module `publish` that has no skip.
+    Publish(fn(&Path) -> Result<()>),
+    /// The build with the declared `rust-version` (module `publish`).
+    Msrv,
 }
 
 /// How a step ended, when it did not fail.
@@ -75,6 +80,18 @@ const STEPS: &[Step] = &[
         check: Check::Cargo(|root| Cmd::cargo(root).args(["bench", "--workspace", "--no-run"])),
     },
     Step {
+        name: "package",
+        check: Check::Publish(publish::package),
+    },
+    Step {
+        name: "features",
+        check: Check::Publish(publish::features),
+    },
+    Step {
+        name: "msrv",
+        check: Check::Msrv,
+    },
+    Step {
         name: "fuzz",
         check: Check::FuzzSmoke,
     },
@@ -85,6 +102,11 @@ impl Step {
         match self.check {
             Check::Cargo(make) => make(root).run().map(|()| Outcome::Passed),
             Check::Tools => tools::check(root).map(|()| Outcome::Passed),
+            Check::Publish(check) => check(root).map(|()| Outcome::Passed),
+            Check::Msrv => Ok(match publish::msrv(root)? {
+                publish::Msrv::Built => Outcome::Passed,
+                publish::Msrv::NoToolchain => Outcome::Skipped("toolchain not installed"),
+            }),
             Check::FuzzSmoke => Ok(match fuzz::smoke(root, in_ci)? {
                 Smoke::Ran => Outcome::Passed,
                 Smoke::Skipped => Outcome::Skipped("cargo-fuzz not installed"),
@@ -157,7 +179,10 @@ mod tests {
         let names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
         assert_eq!(
             names,
-            ["tools", "fmt", "clippy", "test", "doc", "bench", "fuzz"]
+            [
+                "tools", "fmt", "clippy", "test", "doc", "bench", "package", "features", "msrv",
+                "fuzz"
+            ]
         );
     }
 
@@ -168,7 +193,7 @@ mod tests {
             .iter()
             .filter_map(|s| match s.check {
                 Check::Cargo(make) => Some(make(root).to_string()),
-                Check::FuzzSmoke | Check::Tools => None,
+                Check::FuzzSmoke | Check::Tools | Check::Publish(_) | Check::Msrv => None,
             })
             .collect();
         assert_eq!(
@@ -188,7 +213,7 @@ mod tests {
         let err = run(Path::new("/nonexistent"), &["lint".to_owned()]).unwrap_err();
         assert_eq!(
             err,
-            "unknown ci step `lint`; steps: tools fmt clippy test doc bench fuzz"
+            "unknown ci step `lint`; steps: tools fmt clippy test doc bench package features msrv fuzz"
         );
     }
 }

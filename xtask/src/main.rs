@@ -18,6 +18,7 @@ mod cmd;
 mod demo;
 mod fixtures;
 mod fuzz;
+mod publish;
 #[cfg(test)]
 mod tidy;
 mod tools;
@@ -37,7 +38,10 @@ commands:
                               convert it to an OCI layout, inspect and verify it
   ci [STEP...]                what CI runs, in order, stopping at the first failure:
                               fmt (--check), clippy (-D warnings), test (doctests too),
-                              doc (-D warnings), bench (--no-run), fuzz (smoke:
+                              doc (-D warnings), bench (--no-run), package (cargo
+                              package of every crate), features (each crate alone, no
+                              default and all features), msrv (the declared rust-version's
+                              toolchain, when installed), fuzz (smoke:
                               OCIKIT_FUZZ_SECONDS per target, default 5; with CI=true a
                               missing cargo-fuzz is an error, else the smoke is skipped);
                               with STEPs, only those
