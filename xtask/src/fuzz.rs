@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+mod status;
+
 use crate::cmd::Cmd;
 use crate::{human, Result};
 
@@ -29,7 +31,11 @@ const SMOKE_SECONDS: u64 = 5;
 /// Overrides [`SMOKE_SECONDS`].
 const SMOKE_SECONDS_ENV: &str = "OCIKIT_FUZZ_SECONDS";
 
-const USAGE: &str = "usage: cargo xtask fuzz TARGET [SECONDS] | fuzz all [SECONDS] | fuzz --list";
+const USAGE: &str = "usage: cargo xtask fuzz TARGET [SECONDS] | fuzz all [SECONDS] | \
+                     fuzz cmin [TARGET...] | fuzz --list";
+
+/// The record of every campaign: cumulative executions per target (module `status`).
+pub(crate) const STATUS_FILE: &str = "fuzz/STATUS.md";
 
 /// `cargo xtask fuzz ARGS`.
 pub(crate) fn main(root: &Path, args: &[String]) -> Result<()> {
@@ -40,6 +46,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<()> {
             }
             return Ok(());
         }
+        Some((first, rest)) if first == "cmin" => return cmin(root, rest),
         Some((target, rest)) => (target, rest),
         None => return Err(format!("missing TARGET\n{USAGE}")),
     };
@@ -62,7 +69,16 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<()> {
     if !cargo_fuzz_installed(root) {
         return Err("cargo-fuzz is not installed (install: cargo install cargo-fuzz)".into());
     }
-    run_targets(root, &chosen, seconds)
+    run_targets(root, &chosen, seconds, Record::Status)
+}
+
+/// Whether a run adds its executions to [`STATUS_FILE`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// Campaigns (`cargo xtask fuzz ...`) are counted.
+    Status,
+    /// The smoke of `cargo xtask ci` is not: it would dirty the tree on every check.
+    Nothing,
 }
 
 /// What the fuzz smoke of `cargo xtask ci` did.
@@ -93,7 +109,7 @@ pub(crate) fn smoke(root: &Path, in_ci: bool) -> Result<Smoke> {
         Ok(s) => parse_seconds(&s).map_err(|e| format!("{SMOKE_SECONDS_ENV}: {e}"))?,
         Err(_) => SMOKE_SECONDS,
     };
-    run_targets(root, &targets(root)?, seconds)?;
+    run_targets(root, &targets(root)?, seconds, Record::Nothing)?;
     Ok(Smoke::Ran)
 }
 
@@ -139,8 +155,9 @@ fn cargo_fuzz(root: &Path) -> Cmd {
 }
 
 /// Builds `targets` (all of them in one cargo run), then runs each for `seconds`, then
-/// prints a table of their exec stats. Fails if any target failed, after running all.
-fn run_targets(root: &Path, targets: &[String], seconds: u64) -> Result<()> {
+/// prints a table of their exec stats (and, for campaigns, adds them to [`STATUS_FILE`]).
+/// Fails if any target failed, after running all.
+fn run_targets(root: &Path, targets: &[String], seconds: u64, record: Record) -> Result<()> {
     let mut build = cargo_fuzz(root).arg("build");
     if let [only] = targets {
         build = build.arg(only);
@@ -150,21 +167,28 @@ fn run_targets(root: &Path, targets: &[String], seconds: u64) -> Result<()> {
     let mut results = Vec::new();
     for target in targets {
         let outcome = run_one(root, target, seconds);
-        results.push((target, outcome));
+        results.push((target.clone(), outcome));
     }
 
     eprintln!("\nfuzz: {} target(s), {seconds} s each", results.len());
-    let width = targets.iter().map(String::len).max().unwrap_or(0);
-    let mut failed = Vec::new();
-    for (target, outcome) in &results {
-        match outcome {
-            Ok(stats) => eprintln!("  {target:width$}  ok      {stats}"),
-            Err(why) => {
-                eprintln!("  {target:width$}  FAILED  {why}");
-                failed.push(target.as_str());
-            }
-        }
+    eprint!("{}", table(&results));
+    if record == Record::Status {
+        let runs: Vec<status::Run> = results
+            .iter()
+            .map(|(target, outcome)| status::Run {
+                target: target.clone(),
+                execs: outcome.stats.execs.unwrap_or(0),
+                crashed: outcome.failure.is_some(),
+            })
+            .collect();
+        status::record(root, &runs)?;
+        eprintln!("added to {STATUS_FILE}");
     }
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|(_, outcome)| outcome.failure.is_some())
+        .map(|(target, _)| target.as_str())
+        .collect();
     if failed.is_empty() {
         Ok(())
     } else {
@@ -177,12 +201,132 @@ fn run_targets(root: &Path, targets: &[String], seconds: u64) -> Result<()> {
     }
 }
 
+/// The table `fuzz all` prints: target, executions, new coverage, corpus size, crashes.
+fn table(results: &[(String, Ran)]) -> String {
+    let width = results
+        .iter()
+        .map(|(t, _)| t.len())
+        .max()
+        .unwrap_or(0)
+        .max("target".len());
+    let show = |n: Option<u64>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
+    let mut out = format!(
+        "  {:width$}  {:>12}  {:>9}  {:>7}  {:>7}  {}\n",
+        "target", "executions", "new cov", "corpus", "crashes", "exec/s"
+    );
+    for (target, outcome) in results {
+        let stats = &outcome.stats;
+        let crashes = u8::from(outcome.failure.is_some());
+        let new_cov = match (stats.coverage, stats.initial_coverage) {
+            (Some(end), Some(start)) => format!("+{}", end.saturating_sub(start)),
+            _ => "?".to_owned(),
+        };
+        out.push_str(&format!(
+            "  {target:width$}  {:>12}  {new_cov:>9}  {:>7}  {crashes:>7}  {}\n",
+            show(stats.execs),
+            show(stats.corpus),
+            show(stats.execs_per_sec),
+        ));
+    }
+    for (target, outcome) in results {
+        if let Some(why) = &outcome.failure {
+            out.push_str(&format!("  {target}: FAILED {why}\n"));
+        }
+    }
+    out
+}
+
+/// `cargo xtask fuzz cmin [TARGET...]`: for each target (all by default), the smallest set of
+/// inputs that keeps the coverage of the checked-in corpus and of everything runs found
+/// (libFuzzer's `-merge=1`), written back into `fuzz/corpus/TARGET/`: the hand-made
+/// `seed-*` files stay as they are, the other files are replaced by the merge's result.
+fn cmin(root: &Path, args: &[String]) -> Result<()> {
+    let all = targets(root)?;
+    let chosen: Vec<String> = if args.is_empty() {
+        all
+    } else {
+        for target in args {
+            if !all.contains(target) {
+                return Err(format!("unknown fuzz target `{target}`"));
+            }
+        }
+        args.to_vec()
+    };
+    if !cargo_fuzz_installed(root) {
+        return Err("cargo-fuzz is not installed (install: cargo install cargo-fuzz)".into());
+    }
+    cargo_fuzz(root).arg("build").run()?;
+    for target in &chosen {
+        let committed = root.join("fuzz/corpus").join(target);
+        let scratch = PathBuf::from("fuzz/target/corpus").join(target);
+        let merged = PathBuf::from("fuzz/target/cmin").join(target);
+        let _ = fs::remove_dir_all(root.join(&merged));
+        fs::create_dir_all(root.join(&merged))
+            .map_err(|e| format!("creating {}: {e}", merged.display()))?;
+        fs::create_dir_all(root.join(&scratch))
+            .map_err(|e| format!("creating {}: {e}", scratch.display()))?;
+        // The seeds go in first, so the merge keeps them and adds only what covers more.
+        let seeds = corpus_files(&committed)?;
+        for (name, path) in seeds.iter().filter(|(name, _)| name.starts_with("seed-")) {
+            fs::copy(path, root.join(&merged).join(name))
+                .map_err(|e| format!("copying {}: {e}", path.display()))?;
+        }
+        cargo_fuzz(root)
+            .args(["run", target.as_str()])
+            .arg(path_arg(&merged))
+            .arg(format!("fuzz/corpus/{target}"))
+            .arg(path_arg(&scratch))
+            .args(["--", "-merge=1"])
+            .run()?;
+        let before = seeds.len();
+        for (name, path) in &seeds {
+            if !name.starts_with("seed-") {
+                fs::remove_file(path).map_err(|e| format!("removing {}: {e}", path.display()))?;
+            }
+        }
+        let mut kept = 0;
+        for (name, path) in corpus_files(&root.join(&merged))? {
+            if !name.starts_with("seed-") {
+                fs::copy(&path, committed.join(&name))
+                    .map_err(|e| format!("copying {}: {e}", path.display()))?;
+            }
+            kept += 1;
+        }
+        eprintln!("cmin {target}: {before} committed inputs -> {kept} (seeds kept)");
+    }
+    Ok(())
+}
+
+/// The files of a corpus folder, by name.
+fn corpus_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| format!("listing {}: {e}", dir.display()))? {
+        let entry = entry.map_err(|e| format!("listing {}: {e}", dir.display()))?;
+        if entry.path().is_file() {
+            files.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            ));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// How one target's run ended: its stats, and why it failed if it did.
+struct Ran {
+    stats: Stats,
+    failure: Option<String>,
+}
+
 /// What libFuzzer reported at the end of a run.
 #[derive(Debug, Default, PartialEq)]
 struct Stats {
     execs: Option<u64>,
     execs_per_sec: Option<u64>,
     coverage: Option<u64>,
+    /// Coverage once the corpora were loaded (libFuzzer's `INITED` line).
+    initial_coverage: Option<u64>,
     features: Option<u64>,
     corpus: Option<u64>,
     peak_rss_mb: Option<u64>,
@@ -203,6 +347,8 @@ impl Stats {
         } else if let Some((_, path)) = line.split_once("Test unit written to ") {
             // `artifact_prefix='fuzz/artifacts/T/'; Test unit written to fuzz/artifacts/T/crash-...`
             self.artifact = Some(path.trim().to_owned());
+        } else if line.contains("\tINITED ") {
+            self.initial_coverage = after(line, " cov: ");
         } else if line.contains("\tDONE ") {
             // `#1092542	DONE   cov: 138 ft: 282 corp: 114/1652b lim: 4096 exec/s: ...`
             self.coverage = after(line, " cov: ");
@@ -262,7 +408,18 @@ fn is_progress_noise(line: &str) -> bool {
 
 /// Runs one target for `seconds`, echoing libFuzzer's output (less the per-input lines and
 /// the recommended dictionary) and keeping all of it in a log. Err is a one-line reason.
-fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Stats> {
+fn run_one(root: &Path, target: &str, seconds: u64) -> Ran {
+    match try_run_one(root, target, seconds) {
+        Ok(ran) => ran,
+        Err(why) => Ran {
+            stats: Stats::default(),
+            failure: Some(why),
+        },
+    }
+}
+
+/// [`run_one`], with the failures to start as errors.
+fn try_run_one(root: &Path, target: &str, seconds: u64) -> Result<Ran> {
     let scratch = PathBuf::from("fuzz/target/corpus").join(target);
     let seeds = PathBuf::from("fuzz/corpus").join(target);
     let logs = root.join("fuzz/target/logs");
@@ -325,9 +482,13 @@ fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Stats> {
             }
         }
     }
-    let status = child
-        .wait()
-        .map_err(|e| format!("waiting for `{cmd}`: {e}"))?;
+    let status = match child.wait() {
+        Ok(status) => status,
+        Err(e) => {
+            let failure = Some(format!("waiting for `{cmd}`: {e}"));
+            return Ok(Ran { stats, failure });
+        }
+    };
     stats.wall = started.elapsed();
     let log_shown = log_path
         .strip_prefix(root)
@@ -336,7 +497,10 @@ fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Stats> {
         .to_string();
     if status.success() {
         eprintln!("fuzz {target}: {stats} (log: {log_shown})");
-        Ok(stats)
+        Ok(Ran {
+            stats,
+            failure: None,
+        })
     } else {
         let replay = match &stats.artifact {
             Some(path) => {
@@ -346,10 +510,14 @@ fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Stats> {
             }
             None => format!("inputs in fuzz/artifacts/{target}/"),
         };
-        Err(format!(
+        let why = format!(
             "{status} after {}; {replay}; output in {log_shown}",
             human(stats.wall)
-        ))
+        );
+        Ok(Ran {
+            stats,
+            failure: Some(why),
+        })
     }
 }
 
@@ -380,6 +548,7 @@ stat::peak_rss_mb:              263
             execs: Some(1092542),
             execs_per_sec: Some(182090),
             coverage: Some(139),
+            initial_coverage: None,
             features: Some(283),
             corpus: Some(115),
             peak_rss_mb: Some(263),
