@@ -41,6 +41,8 @@
 //! # Cargo features
 //! - `testsuite`: the module `oci_content::testsuite`, the conformance suite any [`Store`]
 //!   should pass (containerd's `content/testsuite`, grown).
+//! - `fuzzing`: the module `oci_content::fuzzing`, internal parsers for the fuzz targets in
+//!   the repository's `fuzz/`; not a stable API.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -55,6 +57,24 @@ mod reader;
 pub mod testsuite;
 mod timefmt;
 mod traits;
+
+/// Internal parsers of outside input, for the fuzz targets (feature `fuzzing`). Not a stable
+/// API: it changes whenever the internals do.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::time::SystemTime;
+
+    /// Parses a containerd `startedat`/`updatedat` timestamp (RFC 3339, as Go writes it).
+    pub fn parse_time(s: &str) -> Option<SystemTime> {
+        crate::timefmt::parse(s)
+    }
+
+    /// Formats a time as containerd writes it (Go's `time.RFC3339Nano`, UTC).
+    pub fn format_time(t: SystemTime) -> String {
+        crate::timefmt::format(t)
+    }
+}
 
 pub use error::{Class, Error, Precondition, Result, Subject};
 pub use helpers::{

@@ -78,6 +78,10 @@
 //! assert_eq!(blob, layer);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Cargo features
+//! - `fuzzing`: the module `oci_tarfile::fuzzing`, the tar indexer alone for the fuzz targets
+//!   in the repository's `fuzz/`; not a stable API.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -95,6 +99,19 @@ mod storage;
 mod tags;
 mod tar;
 mod writer;
+
+/// The tar indexer alone, for the fuzz targets (feature `fuzzing`). Not a stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::sync::Arc;
+
+    /// The entries of an uncompressed tar held in memory, as [`crate::Reader`] indexes them
+    /// before it looks for `manifest.json`.
+    pub fn index_entries(tar: &[u8]) -> crate::Result<Vec<crate::Entry>> {
+        crate::reader::index_entries(&crate::storage::Storage::Memory(Arc::from(tar)))
+    }
+}
 
 pub use dest::{Blob, BlobInfo, Destination};
 pub use error::{Error, Result};

@@ -323,7 +323,7 @@ impl std::fmt::Debug for EntryReader {
 }
 
 /// Reads every header of the archive, jumping over entry data.
-fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
+pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
     let len = storage
         .len()
         .map_err(|e| Error::io("reading the archive's length", e))?;
