@@ -1,7 +1,7 @@
 //! [`Writer`]: writes one docker archive holding one or more images.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs;
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +36,10 @@ pub enum LayerStorage {
 pub struct WriterOptions {
     /// How layers are stored; uncompressed by default.
     pub layers: LayerStorage,
+    /// Whether [`Writer::commit`] may replace an existing archive at the path (atomically:
+    /// the old file stays whole until the new one is complete). Off by default: an existing,
+    /// non-empty path is refused.
+    pub replace: bool,
 }
 
 impl WriterOptions {
@@ -47,6 +51,12 @@ impl WriterOptions {
     /// The same options storing layers as `layers` says.
     pub fn layers(mut self, layers: LayerStorage) -> WriterOptions {
         self.layers = layers;
+        self
+    }
+
+    /// The same options, replacing an existing archive on commit when `replace` is true.
+    pub fn replace(mut self, replace: bool) -> WriterOptions {
+        self.replace = replace;
         self
     }
 }
@@ -128,9 +138,13 @@ impl Writer {
     }
 
     /// Starts an archive at `path` with `options`.
+    ///
+    /// The archive is written to a temporary file beside `path` (`.NAME.XXXXXX.tmp`), locked
+    /// for as long as this writer lives, and renamed to `path` by [`Writer::commit`]. Such
+    /// files that a killed writer left (no live writer holds their lock) are removed here.
     pub fn with_options(path: impl AsRef<Path>, options: WriterOptions) -> Result<Writer> {
         let path = path.as_ref().to_path_buf();
-        check_target(&path)?;
+        check_target(&path, options.replace)?;
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -139,11 +153,8 @@ impl Writer {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{base}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
+        let temp = temp_file(&dir, &base)?;
+        sweep_stale_temps(&dir, &base, temp.path());
         Ok(Writer {
             path,
             out: BufWriter::with_capacity(256 * 1024, temp),
@@ -644,7 +655,7 @@ impl Writer {
             .map_err(|e| Error::io(&ctx, e.into_error()))?;
         temp.as_file().sync_all().map_err(|e| Error::io(&ctx, e))?;
         set_mode(temp.path()).map_err(|e| Error::io(&ctx, e))?;
-        check_target(&self.path)?;
+        check_target(&self.path, self.options.replace)?;
         temp.persist(&self.path)
             .map_err(|e| Error::io(&ctx, e.error))?;
         Ok(())
@@ -662,15 +673,89 @@ fn set_mode(_: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Refuses a target that exists and is not an empty file.
-fn check_target(path: &Path) -> Result<()> {
+/// Refuses a target that exists and is not an empty file (with `replace`, only a target that
+/// is not a file).
+fn check_target(path: &Path, replace: bool) -> Result<()> {
     match fs::metadata(path) {
-        Ok(m) if m.is_file() && m.len() == 0 => Ok(()),
+        Ok(m) if m.is_file() && (replace || m.len() == 0) => Ok(()),
         Ok(_) => Err(Error::ExistingFile {
             path: path.to_path_buf(),
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io(format!("checking {}", path.display()), e)),
+    }
+}
+
+/// The length of the random part `tempfile` puts in a name.
+const TEMP_RANDOM_LEN: usize = 6;
+
+/// A new temporary file `.BASE.XXXXXX.tmp` in `dir`, locked. Another writer's sweep may remove
+/// it between its creation and the lock; then it is made again.
+fn temp_file(dir: &Path, base: &str) -> Result<NamedTempFile> {
+    let ctx = || format!("creating a temporary file in {}", dir.display());
+    for _ in 0..8 {
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{base}."))
+            .suffix(".tmp")
+            .rand_bytes(TEMP_RANDOM_LEN)
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(ctx(), e))?;
+        temp.as_file()
+            .try_lock()
+            .map_err(|e| Error::io(ctx(), io::Error::other(e)))?;
+        if same_file(temp.as_file(), temp.path()) {
+            return Ok(temp);
+        }
+    }
+    Err(Error::io(
+        ctx(),
+        io::Error::other("temporary files kept vanishing"),
+    ))
+}
+
+/// True when `path` is still the file `file` has open.
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, path: &Path) -> bool {
+    path.exists()
+}
+
+/// Removes the temporary files of archives at `dir/base` that no live writer holds (their
+/// writer was killed), leaving `ours` alone.
+fn sweep_stale_temps(dir: &Path, base: &str, ours: &Path) {
+    let prefix = format!(".{base}.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let random = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"));
+        let ours_by_name = random.is_some_and(|r| {
+            r.len() == TEMP_RANDOM_LEN && r.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+        if !ours_by_name || entry.path() == ours {
+            continue;
+        }
+        let Ok(file) = File::open(entry.path()) else {
+            continue;
+        };
+        // A writer at work holds the lock; a killed one's lock died with it.
+        if file.try_lock().is_ok() {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 

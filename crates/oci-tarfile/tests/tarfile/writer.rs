@@ -384,3 +384,55 @@ mod props {
         }
     }
 }
+
+#[test]
+fn replace_swaps_the_archive_only_when_complete_and_sweeps_what_killed_writers_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("image.tar");
+    std::fs::write(&path, b"the old archive").unwrap();
+    // Without `replace`, an existing archive is refused.
+    assert!(matches!(
+        Writer::create(&path),
+        Err(Error::ExistingFile { .. })
+    ));
+
+    // What a killed writer left (nobody holds its lock), and what a live one holds.
+    let stale = dir.path().join(".image.tar.Ab3xY9.tmp");
+    std::fs::write(&stale, b"half an archive").unwrap();
+    let live = dir.path().join(".image.tar.Zz9Zz9.tmp");
+    let held = std::fs::File::create(&live).unwrap();
+    held.lock().unwrap();
+    // Names that are not a writer's temporary file are never touched.
+    let other = dir.path().join(".image.tar.notours.tmp");
+    std::fs::write(&other, b"x").unwrap();
+
+    let mut w = Writer::with_options(&path, WriterOptions::new().replace(true)).unwrap();
+    assert!(!stale.exists(), "the stale temporary file is still there");
+    assert!(live.exists() && other.exists());
+    w.add_image(&hello_image(), &refs(&[HELLO_TAG])).unwrap();
+    // Until the commit, the old archive is what readers see.
+    assert_eq!(std::fs::read(&path).unwrap(), b"the old archive");
+    w.commit().unwrap();
+    let reader = Reader::from_file(&path).unwrap();
+    assert_eq!(reader.manifest()[0].repo_tags, [HELLO_TAG]);
+
+    // A writer dropped before its commit leaves neither the archive changed nor its file.
+    let before = std::fs::read(&path).unwrap();
+    let w = Writer::with_options(&path, WriterOptions::new().replace(true)).unwrap();
+    drop(w);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    drop(held);
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            ".image.tar.Zz9Zz9.tmp",
+            ".image.tar.notours.tmp",
+            "image.tar"
+        ]
+    );
+}
