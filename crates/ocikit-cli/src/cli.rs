@@ -232,7 +232,8 @@ pub(crate) enum StoreAction {
         reference: String,
     },
     /// Delete blobs not reachable from the roots (blobs labelled `containerd.io/gc.root`, and
-    /// the descriptors of index.json when the store is an OCI layout).
+    /// the descriptors of index.json when the store is an OCI layout), and the ingests that
+    /// interrupted writes left behind (those no running writer holds).
     Gc {
         /// Only print what would be deleted.
         #[arg(long)]

@@ -469,19 +469,16 @@ fn write_archive(
     if path.is_dir() {
         bail!("{} is a directory, not an archive path", path.display());
     }
-    let tmp = temp_beside(path, "archive")?;
+    // The writer replaces an existing archive only when the new one is complete, and removes
+    // what writers killed before it left beside the archive.
     let result = (|| -> Result<()> {
-        let mut w = Writer::with_options(&tmp, WriterOptions::new().layers(storage))
-            .with_context(|| format!("creating {}", tmp.display()))?;
+        let options = WriterOptions::new().layers(storage).replace(true);
+        let mut w = Writer::with_options(path, options)
+            .with_context(|| format!("creating {}", path.display()))?;
         w.add_image(image, tags).context("writing the image")?;
         w.commit().context("finishing the archive")?;
-        fs::rename(&tmp, path)
-            .with_context(|| format!("renaming the finished archive to {}", path.display()))?;
         Ok(())
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
     result.with_context(|| format!("writing docker-archive:{}", path.display()))
 }
 

@@ -205,6 +205,36 @@ fn gc(store: &LocalStore, dir: &Path, dry_run: bool) -> Result<()> {
         "{n} blobs ({bytes} bytes) {}",
         if dry_run { "unreachable" } else { "deleted" }
     );
+    abort_abandoned_ingests(store, dry_run)
+}
+
+/// Aborts the ingests that interrupted writes left behind (a killed `ocikit layer --store`,
+/// say). A writer still at work holds its ingest's lock and the store refuses to abort it, so
+/// only abandoned ingests go; one that its writer commits meanwhile is simply gone.
+fn abort_abandoned_ingests(store: &LocalStore, dry_run: bool) -> Result<()> {
+    let mut aborted = 0usize;
+    for status in store.list_statuses(&[])? {
+        if dry_run {
+            outln!(
+                "would abort ingest {} (unless a writer holds it)",
+                status.reference
+            );
+            continue;
+        }
+        match store.abort(&status.reference) {
+            Ok(()) => {
+                outln!("aborted ingest {}", status.reference);
+                aborted += 1;
+            }
+            Err(e) if e.is_unavailable() || e.is_not_found() => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("aborting ingest {}", status.reference))
+            }
+        }
+    }
+    if !dry_run {
+        eprintln!("{aborted} abandoned ingests aborted");
+    }
     Ok(())
 }
 
