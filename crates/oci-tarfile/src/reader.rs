@@ -466,11 +466,16 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
                 });
             }
         }
-        offset = next;
-        if offset > len {
-            // The padding of the last entry is missing: the data itself is all there.
-            break;
+        if next > len {
+            // The data is all there but the padding after it is cut: Go's reader (so docker
+            // load) and the tar crate refuse such an archive, and so do we.
+            return Err(Error::Truncated {
+                what: "the padding after the last entry".into(),
+                offset: data_offset + data_size,
+                len,
+            });
         }
+        offset = next;
     }
     Ok(entries)
 }
@@ -578,5 +583,16 @@ mod tests {
                 "cut at {cut}: {r:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_archive_cut_inside_the_last_padding_is_truncated() {
+        // Found by the differential fuzz target: ours accepted it, Go and the tar crate do not.
+        let mut bytes = archive(&[("manifest.json", Kind::File(2), b"[]")]);
+        bytes.truncate(512 + 2);
+        assert!(matches!(
+            index_entries(&Storage::Memory(bytes.into())),
+            Err(Error::Truncated { offset: 514, len: 514, .. })
+        ));
     }
 }
