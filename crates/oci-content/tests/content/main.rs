@@ -6,4 +6,5 @@ mod containerd;
 mod crash;
 mod local;
 mod pattern;
+mod race;
 mod suite;
