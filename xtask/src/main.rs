@@ -10,6 +10,7 @@
 //! - `fuzz` (module `fuzz`): the cargo-fuzz targets in `fuzz/`.
 //! - `bench` (module `bench`): criterion benches per crate, and named whole-process comparisons.
 //! - `fixtures` (module `fixtures`): `fixtures/` regenerated with the real tools.
+//! - `stress` (module `stress`): the crash and race suites in full.
 //! - repository checks (module `tidy`) are `#[test]`s, so plain `cargo test` runs them.
 
 mod bench;
@@ -19,6 +20,7 @@ mod demo;
 mod fixtures;
 mod fuzz;
 mod publish;
+mod stress;
 #[cfg(test)]
 mod tidy;
 mod tools;
@@ -51,6 +53,9 @@ commands:
   bench [NAME] [-- ARGS]      cargo bench --workspace, or one crate's benches (NAME = `types`
                               for oci-types) or a named comparison; ARGS go to the bench binary
   bench --list                list the known bench names
+  stress [POINTS ROUNDS]      the crash suite (SIGKILL at POINTS seeded points per sink,
+                              default 200) and the race suites (ROUNDS rounds, default
+                              1000) in full; CI runs 20 and 50 within `cargo test`
   fixtures                    regenerate fixtures/ with the real tools (as root; needs the
                               Debian peers and docker.io) and say what changed
   help                        this text
@@ -79,6 +84,7 @@ fn run(args: &[String]) -> Result<()> {
         "fuzz" => fuzz::main(&root, rest),
         "bench" => bench::main(&root, rest),
         "fixtures" => fixtures::run(&root, rest),
+        "stress" => stress::run(&root, rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -414,3 +414,109 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A small tmpfs mounted for one test (root only), unmounted when dropped.
+struct SmallDisk {
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` (mount's syntax, `6m`) at `path`, or `None` when this process
+    /// may not mount (not root, or no mount in this sandbox): the test then says why it skips.
+    fn mount(path: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(path).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            eprintln!(
+                "skipping: cannot mount a small tmpfs (needs root): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return None;
+        }
+        Some(SmallDisk {
+            path: path.to_owned(),
+        })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_write_and_leaves_the_destination_old_and_clean() {
+    let images = Images::new();
+    let Some(disk) = SmallDisk::mount(&images.path("small"), "6m") else {
+        return;
+    };
+    let src = format!("oci:{}:new", images.path("src").display());
+
+    // A layout holding `old`: the 12 MiB image does not fit.
+    let dest = disk.path.join("layout");
+    let old = Layout::open(images.path("src"))
+        .unwrap()
+        .image_by_ref("old")
+        .unwrap();
+    let layout = Layout::create(&dest).unwrap();
+    layout.write_image(old.as_ref(), Some("old")).unwrap();
+    let run = ocikit(
+        images.dir.path(),
+        &["convert", &src, &format!("oci:{}:new", dest.display())],
+    )
+    .fails(1);
+    assert!(
+        run.stderr.contains("No space left on device"),
+        "the error names the cause: {}",
+        run.stderr
+    );
+    let refs: Vec<String> = layout
+        .index()
+        .unwrap()
+        .manifests
+        .iter()
+        .filter_map(|d| d.ref_name().map(str::to_owned))
+        .collect();
+    assert_eq!(refs, ["old"]);
+    validate_image(
+        layout.image_by_ref("old").unwrap().as_ref(),
+        ValidateOptions::default(),
+    )
+    .unwrap();
+    assert_blobs_whole(&dest, "layout on a full disk");
+    layout.gc().unwrap();
+    let leftovers: Vec<String> = files_under(&dest)
+        .into_iter()
+        .filter(|f| !f.starts_with("blobs/sha256/") && !is_layout_file(f))
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+    std::fs::remove_dir_all(&dest).unwrap();
+
+    // A docker archive: the old file stays, nothing is left beside it.
+    let archive = disk.path.join("image.tar");
+    std::fs::write(&archive, b"the old archive").unwrap();
+    let run = ocikit(
+        images.dir.path(),
+        &[
+            "convert",
+            &src,
+            &format!(
+                "docker-archive:{}:example.com/full/disk:1",
+                archive.display()
+            ),
+        ],
+    )
+    .fails(1);
+    assert!(
+        run.stderr.contains("No space left on device"),
+        "the error names the cause: {}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&archive).unwrap(), b"the old archive");
+    assert_eq!(files_under(&disk.path), ["image.tar"]);
+}
