@@ -592,7 +592,11 @@ mod tests {
         bytes.truncate(512 + 2);
         assert!(matches!(
             index_entries(&Storage::Memory(bytes.into())),
-            Err(Error::Truncated { offset: 514, len: 514, .. })
+            Err(Error::Truncated {
+                offset: 514,
+                len: 514,
+                ..
+            })
         ));
     }
 }

@@ -115,7 +115,11 @@ fn processes_ingesting_one_blob_at_once_all_succeed_and_leave_it_whole() {
                 Ok(())
             })
             .unwrap();
-        assert_eq!(blobs, std::slice::from_ref(&expected.digest), "round {round}");
+        assert_eq!(
+            blobs,
+            std::slice::from_ref(&expected.digest),
+            "round {round}"
+        );
         let bytes =
             std::fs::read(root.join("blobs/sha256").join(expected.digest.encoded())).unwrap();
         assert_eq!(
