@@ -1,4 +1,13 @@
-//! Layer compression: detection by magic bytes, streaming decompression and compression.
+//! Layer compression for the whole workspace: detection by magic bytes, streaming
+//! decompression and compression. Every crate that reads or writes compressed layers goes
+//! through here (oci-tarfile, `validate`, `random`); `oci-stream` compresses in parallel
+//! blocks on its own, with the same formats.
+//!
+//! - [`sniff`] / [`peek_format`]: gzip, zstd or neither, and bzip2 and xz recognised so that
+//!   they fail with [`Error::UnsupportedCompression`] instead of passing as a tar.
+//! - [`decoder`] / [`decompress`]: gzip of any number of members (as `gzip -d` reads it, and
+//!   as a stream layer of any ocikit version is read), zstd of any number of frames.
+//! - [`compress`]: a deterministic single-threaded encoder.
 //!
 //! Everything here streams: nothing buffers a whole layer.
 //!
@@ -55,6 +64,120 @@ pub fn detect(prefix: &[u8]) -> Compression {
     }
 }
 
+/// The bzip2 magic bytes (`BZh`).
+pub const BZIP2_MAGIC: [u8; 3] = *b"BZh";
+/// The xz magic bytes.
+pub const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0];
+/// How many leading bytes [`sniff`] needs to tell every format it knows.
+pub const MAGIC_LEN: usize = 6;
+
+/// A stream's format by its magic bytes: a [`Compression`] ocikit reads, or one it recognises
+/// but does not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// gzip, zstd, or neither ([`Compression::None`]: taken as a plain tar).
+    Supported(Compression),
+    /// bzip2, allowed in old Docker layers.
+    Bzip2,
+    /// xz, allowed in old Docker layers.
+    Xz,
+}
+
+impl Format {
+    /// The compression, or the typed error naming the unsupported format and `what` was
+    /// compressed with it.
+    pub fn supported(self, what: &str) -> Result<Compression> {
+        match self {
+            Format::Supported(c) => Ok(c),
+            Format::Bzip2 => Err(Error::UnsupportedCompression {
+                what: what.to_owned(),
+                format: "bzip2",
+            }),
+            Format::Xz => Err(Error::UnsupportedCompression {
+                what: what.to_owned(),
+                format: "xz",
+            }),
+        }
+    }
+}
+
+/// The format of a stream from its first bytes (up to [`MAGIC_LEN`]; fewer only for a shorter
+/// stream).
+pub fn sniff(prefix: &[u8]) -> Format {
+    if prefix.starts_with(&BZIP2_MAGIC) {
+        Format::Bzip2
+    } else if prefix.starts_with(&XZ_MAGIC) {
+        Format::Xz
+    } else {
+        Format::Supported(detect(prefix))
+    }
+}
+
+/// Peeks at the first [`MAGIC_LEN`] bytes of `reader` and returns its format together with a
+/// reader that still yields every byte of the original stream (the peeked ones first).
+pub fn peek_format<'a, R: Read + Send + 'a>(mut reader: R) -> io::Result<(Format, Stream<'a>)> {
+    let (prefix, n) = read_prefix::<MAGIC_LEN>(&mut reader)?;
+    let format = sniff(&prefix[..n]);
+    let prefix = io::Cursor::new(prefix).take(n as u64);
+    Ok((format, Box::new(prefix.chain(reader))))
+}
+
+/// A reader over the decompressed bytes of `reader`, compressed with `compression`: gzip of
+/// any number of members, zstd of any number of frames, anything else passed through.
+pub fn decoder<'a, R: Read + Send + 'a>(
+    reader: R,
+    compression: Compression,
+) -> io::Result<Stream<'a>> {
+    Ok(Box::new(Decoder::new(reader, compression)?))
+}
+
+/// The decompressing reader behind [`decoder`], unboxed, for readers that are not `Send`
+/// or callers that keep the concrete type.
+pub struct Decoder<R: Read>(DecoderKind<R>);
+
+enum DecoderKind<R: Read> {
+    Plain(R),
+    Gzip(Box<flate2::read::MultiGzDecoder<R>>),
+    Zstd(Box<zstd::stream::read::Decoder<'static, io::BufReader<R>>>),
+}
+
+impl<R: Read> Decoder<R> {
+    /// A reader over the decompressed bytes of `reader` (see [`decoder`]).
+    pub fn new(reader: R, compression: Compression) -> io::Result<Self> {
+        Ok(Decoder(match compression {
+            Compression::Gzip => {
+                DecoderKind::Gzip(Box::new(flate2::read::MultiGzDecoder::new(reader)))
+            }
+            Compression::Zstd => {
+                DecoderKind::Zstd(Box::new(zstd::stream::read::Decoder::new(reader)?))
+            }
+            _ => DecoderKind::Plain(reader),
+        }))
+    }
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.0 {
+            DecoderKind::Plain(r) => r.read(buf),
+            DecoderKind::Gzip(r) => r.read(buf),
+            DecoderKind::Zstd(r) => r.read(buf),
+        }
+    }
+}
+
+impl<R: Read> std::fmt::Debug for Decoder<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.0 {
+            DecoderKind::Plain(_) => "none",
+            DecoderKind::Gzip(_) => "gzip",
+            DecoderKind::Zstd(_) => "zstd",
+        };
+        f.debug_tuple("Decoder").field(&kind).finish()
+    }
+}
+
 /// Reads up to `N` bytes (fewer only at end of stream), retrying on short reads.
 fn read_prefix<const N: usize>(r: &mut dyn Read) -> io::Result<([u8; N], usize)> {
     let mut buf = [0u8; N];
@@ -84,18 +207,14 @@ pub fn peek<'a, R: Read + Send + 'a>(mut reader: R) -> Result<(Compression, Stre
 /// bytes decide (not a media type, which may lie), and the peeked bytes are not lost.
 ///
 /// gzip streams of several concatenated members decode completely (as `gzip -d` does), and so
-/// do zstd streams of several frames. Anything that is neither gzip nor zstd passes through
-/// unchanged. Corrupt compressed data surfaces as an `io::Error` while reading.
+/// do zstd streams of several frames. Anything that is neither gzip, zstd, bzip2 nor xz passes
+/// through unchanged; bzip2 and xz are [`Error::UnsupportedCompression`]. Corrupt compressed
+/// data surfaces as an `io::Error` while reading.
 pub fn decompress<'a, R: Read + Send + 'a>(reader: R) -> Result<Stream<'a>> {
-    let (compression, reader) = peek(reader)?;
-    Ok(match compression {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::new(reader)
-                .map_err(|e| Error::io("starting a zstd decoder", e))?,
-        ),
-        _ => reader,
-    })
+    let (format, reader) =
+        peek_format(reader).map_err(|e| Error::io("peeking at the compression of a blob", e))?;
+    let compression = format.supported("a blob")?;
+    decoder(reader, compression).map_err(|e| Error::io("starting a decoder", e))
 }
 
 /// A reader that compresses `reader` on the fly with `compression` at `level` (`None`: the
@@ -235,6 +354,37 @@ mod tests {
         assert_eq!(detect(&[0x1f]), Compression::None);
         assert_eq!(detect(b""), Compression::None);
         assert_eq!(detect(b"ustar"), Compression::None);
+    }
+
+    #[test]
+    fn bzip2_and_xz_are_typed_errors() {
+        assert_eq!(sniff(b"BZh91AY&SY"), Format::Bzip2);
+        assert_eq!(sniff(&[0xfd, b'7', b'z', b'X', b'Z', 0, 4]), Format::Xz);
+        assert_eq!(sniff(&[0x1f, 0x8b]), Format::Supported(Compression::Gzip));
+        assert_eq!(sniff(b"BZ"), Format::Supported(Compression::None));
+        for (input, name) in [(&b"BZh91AY&SY"[..], "bzip2"), (&XZ_MAGIC[..], "xz")] {
+            match decompress(input) {
+                Err(Error::UnsupportedCompression { format, .. }) => assert_eq!(format, name),
+                Err(e) => panic!("{name}: {e}"),
+                Ok(_) => panic!("{name} decompressed"),
+            }
+        }
+    }
+
+    #[test]
+    fn gzip_of_several_members_decodes_whole() {
+        let mut gz = Vec::new();
+        for part in [&b"one "[..], b"two ", b"three"] {
+            compress(part, Compression::Gzip, None)
+                .read_to_end(&mut gz)
+                .unwrap();
+        }
+        let mut plain = Vec::new();
+        decompress(&gz[..])
+            .unwrap()
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, b"one two three");
     }
 
     #[test]

@@ -36,6 +36,14 @@ pub enum Error {
         /// What was asked for and why it cannot be done.
         what: String,
     },
+    /// A stream is compressed with something ocikit recognises but cannot read (bzip2, xz).
+    #[error("{what} is compressed with {format}, which is not supported (only gzip and zstd)")]
+    UnsupportedCompression {
+        /// What was compressed (`"a layer"`, a path).
+        what: String,
+        /// The format found by its magic bytes (`"bzip2"`, `"xz"`).
+        format: &'static str,
+    },
     /// An image, layer or index is inconsistent (for example a layer count that does not
     /// match the config's diff_ids).
     #[error("invalid {what}: {reason}")]

@@ -365,14 +365,7 @@ impl Layer for CorruptLayer {
 }
 
 fn decompress(r: crate::BlobReader, compression: Compression) -> Result<crate::BlobReader> {
-    Ok(match compression {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::new(r)
-                .map_err(|e| Error::io("starting zstd decoder", e))?,
-        ),
-        _ => r,
-    })
+    crate::compression::decoder(r, compression).map_err(|e| Error::io("starting a decoder", e))
 }
 
 /// An in-memory layer: its compressed blob, its digests.
@@ -414,20 +407,17 @@ fn layer_tar(seed: u64, size: usize) -> Vec<u8> {
     b.into_inner().unwrap_or_default()
 }
 
+/// The blob of `tar`, by the workspace's one encoder ([`crate::compression::compress`]):
+/// gzip at level 6, zstd at level 3.
 fn compress(tar: &[u8], compression: Compression) -> Vec<u8> {
-    match compression {
-        Compression::Gzip => {
-            use std::io::Write;
-            let mut enc = flate2::GzBuilder::new()
-                .mtime(0)
-                .write(Vec::new(), flate2::Compression::default());
-            // Writing to a Vec cannot fail.
-            let _ = enc.write_all(tar);
-            enc.finish().unwrap_or_default()
-        }
-        Compression::Zstd => zstd::stream::encode_all(tar, 3).unwrap_or_default(),
-        _ => tar.to_vec(),
-    }
+    let level = match compression {
+        Compression::Gzip => Some(6),
+        _ => None,
+    };
+    let mut blob = Vec::new();
+    // Reading from a slice cannot fail; an encoder error leaves an empty (invalid) blob.
+    let _ = crate::compression::compress(tar, compression, level).read_to_end(&mut blob);
+    blob
 }
 
 impl MemLayer {

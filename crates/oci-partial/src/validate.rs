@@ -13,12 +13,12 @@
 //! own uncompressed stream is read once more to check it agrees.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::sync::Arc;
 
 use oci_types::{
-    Algorithm, Compression, ConfigFile, Descriptor, Digest, Digester, Index, Manifest, MediaType,
-    Platform,
+    Algorithm, Compression, ConfigFile, Descriptor, Digest, Digester, HashingReader, Index,
+    Manifest, MediaType, Platform,
 };
 
 use crate::{Error, Image, ImageIndex, Layer, Result};
@@ -1162,25 +1162,21 @@ struct Measured {
     diff: Diff,
 }
 
-/// Hashes what is read through it; remembers an error of the inner reader so that a failure
-/// of the source can be told apart from a failure of the decompressor reading through it.
-struct Hashing<'a, R> {
+/// Remembers an error of the inner reader, so that a failure of the source can be told apart
+/// from a failure of the decompressor reading through it.
+struct SourceErrors<R> {
     inner: R,
-    digester: &'a mut Digester,
     error: Option<io::Error>,
 }
 
-impl<R: Read> Read for Hashing<'_, R> {
+impl<R: Read> Read for SourceErrors<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.error.is_some() {
             return Err(io::Error::other("the source stream failed earlier"));
         }
         loop {
             match self.inner.read(buf) {
-                Ok(n) => {
-                    self.digester.update(&buf[..n]);
-                    return Ok(n);
-                }
+                Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     let msg = e.to_string();
@@ -1192,63 +1188,48 @@ impl<R: Read> Read for Hashing<'_, R> {
     }
 }
 
-/// A writer that hashes and drops.
-struct HashSink<'a>(&'a mut Digester);
-
-impl Write for HashSink<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// One pass over a compressed stream: hashes it and, when `compression` is known, the
-/// decompressed bytes as well. Fails only when the source itself fails.
+/// decompressed bytes as well (both through [`HashingReader`], the decoder from
+/// [`crate::compression::decoder`]). Fails only when the source itself fails.
 fn measure(
-    stream: impl Read,
+    stream: impl Read + Send,
     compression: Option<Compression>,
     digest_alg: &Algorithm,
     diff_alg: &Algorithm,
 ) -> Result<Measured> {
-    let mut cd = Digester::new(digest_alg)?;
-    let mut ud = Digester::new(diff_alg)?;
-    let mut src = Hashing {
-        inner: stream,
-        digester: &mut cd,
-        error: None,
-    };
-    let decoded: Option<io::Result<u64>> = match compression {
-        Some(Compression::Gzip) => {
-            let mut dec = flate2::read::MultiGzDecoder::new(&mut src);
-            Some(io::copy(&mut dec, &mut HashSink(&mut ud)))
+    let mut src = HashingReader::with_algorithm(
+        SourceErrors {
+            inner: stream,
+            error: None,
+        },
+        digest_alg,
+    )?;
+    let decoded: Option<io::Result<(Digest, u64)>> = match compression {
+        Some(c @ (Compression::Gzip | Compression::Zstd | Compression::None)) => {
+            Some(crate::compression::decoder(&mut src, c).and_then(|dec| {
+                let mut plain =
+                    HashingReader::with_algorithm(dec, diff_alg).map_err(io::Error::other)?;
+                io::copy(&mut plain, &mut io::sink())?;
+                Ok((plain.digest(), plain.bytes_read()))
+            }))
         }
-        Some(Compression::Zstd) => Some(
-            zstd::stream::read::Decoder::new(&mut src)
-                .and_then(|mut dec| io::copy(&mut dec, &mut HashSink(&mut ud))),
-        ),
-        Some(Compression::None) => Some(io::copy(&mut src, &mut HashSink(&mut ud))),
         // Compression is non-exhaustive upstream: an unknown kind is treated as opaque.
         Some(_) | None => None,
     };
     // Read to the end, so the digest covers every byte even when decompression stopped
     // early (a corrupt stream, or trailing bytes after the last frame).
     let drained = io::copy(&mut src, &mut io::sink());
-    if let Some(e) = src.error.take() {
+    let size = src.bytes_read();
+    let digest = src.digest();
+    let mut inner = src.into_inner();
+    if let Some(e) = inner.error.take() {
         return Err(Error::io("reading compressed layer", e));
     }
     drained.map_err(|e| Error::io("reading compressed layer", e))?;
     let diff = match decoded {
-        Some(Ok(n)) => Diff::Computed(ud.finish(), n),
+        Some(Ok((d, n))) => Diff::Computed(d, n),
         Some(Err(e)) => Diff::Failed(e),
         None => Diff::Unknown,
     };
-    let size = cd.bytes();
-    Ok(Measured {
-        digest: cd.finish(),
-        size,
-        diff,
-    })
+    Ok(Measured { digest, size, diff })
 }

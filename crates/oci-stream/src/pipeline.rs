@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 
 use oci_types::Digester;
 
-use crate::codec::Codec;
+use crate::codec::{self, Codec};
 
 /// The boxed source of a stream layer.
 pub(crate) type Source = Box<dyn Read + Send>;
@@ -30,15 +30,31 @@ const IN_FLIGHT_PER_THREAD: usize = 3;
 /// A block to compress.
 struct Job {
     index: u64,
+    /// The end of the block before (see [`Codec::wants_dictionary`]).
+    dict: Vec<u8>,
     input: Vec<u8>,
     output: Vec<u8>,
 }
 
-/// A compressed block (or the error compressing it), with the input buffer back for reuse.
+/// A compressed block and the CRC-32 of its input, or the error compressing it.
+type Encoded = io::Result<(Vec<u8>, u32)>;
+
+/// A compressed block, with the input buffers back for reuse.
 struct Done {
     index: u64,
     input: Vec<u8>,
-    output: io::Result<Vec<u8>>,
+    dict: Vec<u8>,
+    len: u64,
+    output: Encoded,
+}
+
+/// The frame of the single gzip member around the blocks: the header goes out before the
+/// first block, the trailer (with the CRC-32 combined from the blocks') after the last.
+struct GzipFrame {
+    level: u32,
+    crc: u32,
+    header_sent: bool,
+    trailer_sent: bool,
 }
 
 /// Counts a worker as live from before it is spawned until its thread function returns.
@@ -149,12 +165,15 @@ fn work(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>, codec: &Codec, cancel:
         }
         let Job {
             index,
+            dict,
             input,
             mut output,
         } = job;
-        let result = catch_unwind(AssertUnwindSafe(|| codec.encode(&input, &mut output)));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            codec.encode(&dict, &input, &mut output)
+        }));
         let output = match result {
-            Ok(Ok(())) => Ok(output),
+            Ok(Ok(crc)) => Ok((output, crc)),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(io::Error::other(
                 "stream layer: a compression thread panicked",
@@ -163,7 +182,9 @@ fn work(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>, codec: &Codec, cancel:
         if done
             .send(Done {
                 index,
+                len: input.len() as u64,
                 input,
+                dict,
                 output,
             })
             .is_err()
@@ -193,10 +214,15 @@ pub(crate) struct Pipeline {
     emitted: u64,
     /// The source has ended.
     eof: bool,
-    /// The block read ahead in single-threaded mode.
-    lookahead: Option<Vec<u8>>,
-    /// Results that arrived before their turn.
-    ready: BTreeMap<u64, io::Result<Vec<u8>>>,
+    /// The block read ahead in single-threaded mode, with its dictionary.
+    lookahead: Option<(Vec<u8>, Vec<u8>)>,
+    /// Results that arrived before their turn, with the length of their input.
+    ready: BTreeMap<u64, (Encoded, u64)>,
+    /// The gzip header and trailer, for gzip.
+    frame: Option<GzipFrame>,
+    /// The last [`codec::WINDOW`] bytes of the block read last, when the codec wants them.
+    tail: Vec<u8>,
+    spare_dicts: Vec<Vec<u8>>,
     spare_inputs: Vec<Vec<u8>>,
     spare_outputs: Vec<Vec<u8>>,
 }
@@ -210,7 +236,19 @@ impl Pipeline {
         live: Arc<AtomicUsize>,
         hash_input: bool,
     ) -> Self {
+        let frame = match codec {
+            Codec::Gzip { level } => Some(GzipFrame {
+                level,
+                crc: 0,
+                header_sent: false,
+                trailer_sent: false,
+            }),
+            _ => None,
+        };
         Pipeline {
+            frame,
+            tail: Vec::new(),
+            spare_dicts: Vec::new(),
             source: Some(source),
             codec,
             threads,
@@ -232,7 +270,7 @@ impl Pipeline {
 
     /// Whether every block was handed out.
     pub(crate) fn is_exhausted(&self) -> bool {
-        self.eof && self.emitted == self.read
+        self.eof && self.emitted == self.read && self.frame.as_ref().is_none_or(|f| f.trailer_sent)
     }
 
     /// The hash of all the input (`None` when it was not hashed) and its length, once
@@ -263,8 +301,41 @@ impl Pipeline {
         self.threads.max(1) * IN_FLIGHT_PER_THREAD
     }
 
-    /// The next compressed block in input order, or `None` at the end.
+    /// The next piece of output: for gzip the header, then the compressed blocks in input
+    /// order, then the trailer; `None` at the end.
     pub(crate) fn next_output(&mut self) -> io::Result<Option<Vec<u8>>> {
+        match self.next_block()? {
+            Some((mut output, crc, len)) => {
+                if let Some(f) = &mut self.frame {
+                    f.crc = codec::crc32_combine(f.crc, crc, len);
+                    if !f.header_sent {
+                        // In front of the first block (moved once per stream), so that the
+                        // first read already starts the compression.
+                        f.header_sent = true;
+                        output.splice(0..0, codec::gzip_header(f.level));
+                    }
+                }
+                Ok(Some(output))
+            }
+            None => match &mut self.frame {
+                Some(f) if !f.trailer_sent => {
+                    f.trailer_sent = true;
+                    let mut out = Vec::with_capacity(20);
+                    if !f.header_sent {
+                        f.header_sent = true;
+                        out.extend_from_slice(&codec::gzip_header(f.level));
+                    }
+                    out.extend_from_slice(&codec::gzip_trailer(f.crc, self.input_bytes));
+                    Ok(Some(out))
+                }
+                _ => Ok(None),
+            },
+        }
+    }
+
+    /// The next compressed block in input order with its CRC-32 and input length, or `None`
+    /// at the end.
+    fn next_block(&mut self) -> io::Result<Option<(Vec<u8>, u32, u64)>> {
         if !self.pool_tried && self.threads > 1 && self.codec.is_parallel() {
             self.pool_tried = true;
             self.pool = Pool::start(&self.codec, self.threads, &self.live);
@@ -273,12 +344,15 @@ impl Pipeline {
             return self.next_inline();
         }
         while !self.eof && self.read - self.emitted < self.max_in_flight() as u64 {
+            let dict = self.take_tail();
             let Some(input) = self.read_block()? else {
+                self.recycle_dict(dict);
                 break;
             };
             let output = self.spare_outputs.pop().unwrap_or_default();
             let job = Job {
                 index: self.read - 1,
+                dict,
                 input,
                 output,
             };
@@ -288,33 +362,55 @@ impl Pipeline {
             return Ok(None);
         }
         loop {
-            if let Some(output) = self.ready.remove(&self.emitted) {
+            if let Some((output, len)) = self.ready.remove(&self.emitted) {
                 self.emitted += 1;
-                return output.map(Some);
+                let (output, crc) = output?;
+                return Ok(Some((output, crc, len)));
             }
             let done = self.pool.as_ref().ok_or_else(stopped)?.receive()?;
             self.recycle_input(done.input);
-            self.ready.insert(done.index, done.output);
+            self.recycle_dict(done.dict);
+            self.ready.insert(done.index, (done.output, done.len));
         }
     }
 
     /// One block compressed on this thread. The next block is read before this one is
     /// handed out, so that the end of the source is known when the last block is.
-    fn next_inline(&mut self) -> io::Result<Option<Vec<u8>>> {
-        let input = match self.lookahead.take() {
-            Some(input) => input,
-            None => match self.read_block()? {
-                Some(input) => input,
-                None => return Ok(None),
-            },
+    fn next_inline(&mut self) -> io::Result<Option<(Vec<u8>, u32, u64)>> {
+        let (dict, input) = match self.lookahead.take() {
+            Some(pair) => pair,
+            None => {
+                let dict = self.take_tail();
+                match self.read_block()? {
+                    Some(input) => (dict, input),
+                    None => return Ok(None),
+                }
+            }
         };
         let mut output = self.spare_outputs.pop().unwrap_or_default();
-        let result = self.codec.encode(&input, &mut output);
+        let result = self.codec.encode(&dict, &input, &mut output);
+        let len = input.len() as u64;
         self.recycle_input(input);
-        result?;
-        self.lookahead = self.read_block()?;
+        self.recycle_dict(dict);
+        let crc = result?;
+        let dict = self.take_tail();
+        self.lookahead = self.read_block()?.map(|input| (dict, input));
         self.emitted += 1;
-        Ok(Some(output))
+        Ok(Some((output, crc, len)))
+    }
+
+    /// The dictionary of the next block: the end of the block read last.
+    fn take_tail(&mut self) -> Vec<u8> {
+        let mut dict = self.spare_dicts.pop().unwrap_or_default();
+        dict.clear();
+        dict.extend_from_slice(&self.tail);
+        dict
+    }
+
+    fn recycle_dict(&mut self, dict: Vec<u8>) {
+        if dict.capacity() > 0 && self.spare_dicts.len() < self.max_in_flight() {
+            self.spare_dicts.push(dict);
+        }
     }
 
     fn recycle_input(&mut self, input: Vec<u8>) {
@@ -362,6 +458,11 @@ impl Pipeline {
         }
         if let Some(d) = &mut self.diff_id {
             d.update(&buf);
+        }
+        if self.codec.wants_dictionary() {
+            self.tail.clear();
+            self.tail
+                .extend_from_slice(&buf[buf.len().saturating_sub(codec::WINDOW)..]);
         }
         self.input_bytes += buf.len() as u64;
         self.read += 1;

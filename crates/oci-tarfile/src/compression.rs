@@ -1,7 +1,10 @@
-//! Compression detection by magic bytes, and decompressing readers.
+//! Compression detection by magic bytes, and decompressing readers: the archive's view of
+//! `oci_partial::compression`, the workspace's one compression module (which recognises
+//! bzip2 and xz, and decodes gzip of any number of members).
 
 use std::io::{self, Cursor, Read};
 
+use oci_partial::compression::{self as common, Format, MAGIC_LEN};
 use oci_types::Compression;
 
 use crate::{Error, Result};
@@ -15,27 +18,26 @@ pub(crate) enum Detected {
     Unsupported(&'static str),
 }
 
-/// Looks at up to six leading bytes.
+/// Looks at up to [`MAGIC_LEN`] leading bytes.
 pub(crate) fn detect(prefix: &[u8]) -> Detected {
-    match prefix {
-        [0x1f, 0x8b, ..] => Detected::Known(Compression::Gzip),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => Detected::Known(Compression::Zstd),
-        [b'B', b'Z', b'h', ..] => Detected::Unsupported("bzip2"),
-        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Detected::Unsupported("xz"),
-        _ => Detected::Known(Compression::None),
+    match common::sniff(prefix) {
+        Format::Supported(c) => Detected::Known(c),
+        Format::Bzip2 => Detected::Unsupported("bzip2"),
+        Format::Xz => Detected::Unsupported("xz"),
+        _ => Detected::Unsupported("an unknown compression"),
     }
 }
 
 /// A stream whose first bytes were read to detect its compression, put back in front.
 pub(crate) type Peeked<R> = io::Chain<Cursor<Vec<u8>>, R>;
 
-/// Reads up to six bytes of `r` to detect its compression, and gives back a reader over the
-/// whole stream (the peeked bytes first).
+/// Reads up to [`MAGIC_LEN`] bytes of `r` to detect its compression, and gives back a reader
+/// over the whole stream (the peeked bytes first).
 pub(crate) fn peek<R: Read>(mut r: R) -> io::Result<(Detected, Peeked<R>)> {
-    let mut prefix = Vec::with_capacity(6);
-    let mut buf = [0u8; 6];
-    while prefix.len() < 6 {
-        match r.read(&mut buf[..6 - prefix.len()]) {
+    let mut prefix = Vec::with_capacity(MAGIC_LEN);
+    let mut buf = [0u8; MAGIC_LEN];
+    while prefix.len() < MAGIC_LEN {
+        match r.read(&mut buf[..MAGIC_LEN - prefix.len()]) {
             Ok(0) => break,
             Ok(n) => prefix.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -47,32 +49,11 @@ pub(crate) fn peek<R: Read>(mut r: R) -> io::Result<(Detected, Peeked<R>)> {
 }
 
 /// A decompressing reader (or a pass-through one for plain data).
-pub(crate) enum Decoder<R: Read> {
-    /// Not compressed.
-    Plain(R),
-    /// gzip, any number of members.
-    Gzip(Box<flate2::read::MultiGzDecoder<R>>),
-    /// zstd, any number of frames.
-    Zstd(Box<zstd::stream::read::Decoder<'static, io::BufReader<R>>>),
-}
-
-impl<R: Read> Read for Decoder<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Decoder::Plain(r) => r.read(buf),
-            Decoder::Gzip(r) => r.read(buf),
-            Decoder::Zstd(r) => r.read(buf),
-        }
-    }
-}
+pub(crate) type Decoder<R> = common::Decoder<R>;
 
 /// A decompressing reader for `compression` over `r`.
 pub(crate) fn decompress<R: Read>(r: R, compression: Compression) -> io::Result<Decoder<R>> {
-    Ok(match compression {
-        Compression::Gzip => Decoder::Gzip(Box::new(flate2::read::MultiGzDecoder::new(r))),
-        Compression::Zstd => Decoder::Zstd(Box::new(zstd::stream::read::Decoder::new(r)?)),
-        _ => Decoder::Plain(r),
-    })
+    common::Decoder::new(r, compression)
 }
 
 /// Detects the compression of `r` and returns a reader over its decompressed bytes, with the

@@ -154,10 +154,12 @@ pub(crate) fn read_all(layer: &StreamLayer, chunk: usize) -> Vec<u8> {
     }
 }
 
-/// Decodes a (multi-member) gzip stream with flate2.
+/// Decodes a gzip stream with flate2's `GzDecoder`, which stops after the first member.
 pub(crate) fn gunzip(gz: &[u8]) -> Vec<u8> {
+    // The first-member-only decoder: the output is one member, so this reads it all, and
+    // every test that compares a round trip checks that too.
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(gz)
+    flate2::read::GzDecoder::new(gz)
         .read_to_end(&mut out)
         .unwrap();
     out
