@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::helper::{self, HELPER_TIMEOUT};
 use crate::{Error, Result};
 
 /// The largest config file read: 4 MiB, far above any real one.
@@ -112,18 +113,17 @@ impl fmt::Debug for Credential {
 /// assert_eq!(keys.get("ghcr.io"), Credential::Anonymous);
 /// ```
 ///
-/// **Credential helpers are not run.** A `config.json` may keep its secrets in a helper
-/// program (`credsStore`, `credHelpers`: `docker-credential-desktop`, `-pass`, `-ecr-login`,
-/// ...). This crate does not execute programs named in a config file; [`Keychain::get`]
-/// then answers [`Credential::Anonymous`] for those registries, and
-/// [`Keychain::helper`] tells which helper holds the real credentials, so a caller can say
-/// why authentication failed (or the user can `docker login` into a file, or set
-/// `REGISTRY_AUTH_FILE`).
+/// **Credential helpers.** A `config.json` may keep its secrets in a helper program
+/// (`credsStore`, `credHelpers`: `docker-credential-desktop`, `-pass`, `-ecr-login`, ...).
+/// [`Keychain::get`] answers what the files hold and never runs a program;
+/// [`Keychain::resolve`] (what a [`crate::Client`] uses, once per registry) runs the helper
+/// when the files hold nothing for the registry, as docker does.
 #[derive(Clone, Default)]
 pub struct Keychain {
     auths: BTreeMap<String, Credential>,
     helpers: BTreeMap<String, String>,
     creds_store: Option<String>,
+    helper_timeout: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for Keychain {
@@ -158,12 +158,66 @@ impl Keychain {
     }
 
     /// The credential helper a loaded config file names for `registry` (its `credHelpers`
-    /// entry, else its `credsStore`), which this crate does not run: see [`Keychain`].
+    /// entry, else its `credsStore`): see [`Keychain::resolve`].
     pub fn helper(&self, registry: &str) -> Option<&str> {
         self.helpers
             .get(&normalize_registry(registry))
             .or(self.creds_store.as_ref())
             .map(String::as_str)
+    }
+
+    /// The credential of `registry` as docker finds it: the one stored in the file, else the
+    /// answer of its credential helper ([`Keychain::helper`]), run as
+    /// `docker-credential-NAME get` and killed after [`crate::HELPER_TIMEOUT`]; anonymous when
+    /// neither has one (a helper saying `credentials not found` included).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CredentialHelper`] when the helper is missing, fails, times out or answers
+    /// something else than credentials; its message is in the error.
+    pub fn resolve(&self, registry: &str) -> Result<Credential> {
+        let stored = self.get(registry);
+        if !stored.is_anonymous() {
+            return Ok(stored);
+        }
+        match self.helper(registry) {
+            Some(helper) => {
+                let answer = helper::get(
+                    helper,
+                    &normalize_registry(registry),
+                    self.helper_timeout.unwrap_or(HELPER_TIMEOUT),
+                )?;
+                Ok(match answer {
+                    None => Credential::Anonymous,
+                    Some(a) if a.username == "<token>" => Credential::IdentityToken(a.secret),
+                    Some(a) if a.username.is_empty() && a.secret.is_empty() => {
+                        Credential::Anonymous
+                    }
+                    Some(a) => Credential::Basic {
+                        username: a.username,
+                        password: a.secret,
+                    },
+                })
+            }
+            None => Ok(Credential::Anonymous),
+        }
+    }
+
+    /// Sets the credential helper of every registry (`credsStore`), as a config file would.
+    pub fn set_creds_store(&mut self, helper: impl Into<String>) {
+        self.creds_store = Some(helper.into());
+    }
+
+    /// Sets the credential helper of `registry` (a `credHelpers` entry), as a config file
+    /// would.
+    pub fn set_cred_helper(&mut self, registry: &str, helper: impl Into<String>) {
+        self.helpers
+            .insert(normalize_registry(registry), helper.into());
+    }
+
+    /// How long a credential helper may run (default [`crate::HELPER_TIMEOUT`]).
+    pub fn set_helper_timeout(&mut self, timeout: std::time::Duration) {
+        self.helper_timeout = Some(timeout);
     }
 
     /// Parses a docker `config.json` (or podman `auth.json`); `path` names it in errors.
@@ -173,7 +227,7 @@ impl Keychain {
     /// over `username` and `password` as with docker), `username` and `password`; an empty
     /// entry is anonymous. Field names match case-insensitively, as Go's `encoding/json`
     /// does; other fields (`email`, ...) are ignored. `credsStore` and `credHelpers` are
-    /// recorded, not run.
+    /// recorded here and run by [`Keychain::resolve`].
     ///
     /// ```
     /// use std::path::Path;
@@ -270,7 +324,7 @@ impl Keychain {
     /// unset variables) are skipped; for a registry in several files the earliest file
     /// with credentials for it wins (an empty, anonymous entry does not hide a later one).
     ///
-    /// Credential helpers are not run: see [`Keychain`].
+    /// Credential helpers are recorded, to be run by [`Keychain::resolve`].
     ///
     /// # Errors
     ///

@@ -96,6 +96,37 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A TLS certificate or key file (a CA file, a cert dir's `*.crt`, `*.cert`, `*.key`)
+    /// that cannot be read or holds no certificate or key.
+    #[error("TLS file {}: {reason}", path.display())]
+    TlsFiles {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A credential helper (`docker-credential-NAME`) failed, timed out or answered
+    /// something that is not credentials. `reason` is the helper's own message.
+    #[error("credential helper docker-credential-{helper} for {registry}: {reason}")]
+    CredentialHelper {
+        /// The helper's name (`desktop`, `pass`, `ecr-login`, ...).
+        helper: String,
+        /// The registry asked for.
+        registry: String,
+        /// Why.
+        reason: String,
+    },
+    /// The registry does not allow an operation (it answered 405 Method Not Allowed):
+    /// deletion is off, or deletion by tag.
+    #[error("{url}: the registry does not allow {operation} (405){}", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    NotAllowed {
+        /// What was asked (`"deleting a manifest"`).
+        operation: &'static str,
+        /// The URL.
+        url: String,
+        /// The registry's message.
+        message: Option<String>,
+    },
     /// A parse or verification error (digest or size mismatch of a downloaded blob, bad JSON).
     #[error(transparent)]
     Types(#[from] oci_types::Error),

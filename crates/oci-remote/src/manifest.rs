@@ -6,8 +6,8 @@ use oci_types::limits::MAX_MANIFEST_SIZE;
 use oci_types::{Descriptor, Digest, MediaType};
 
 use crate::error::{Error, Result};
+use crate::http::{Answer, Call, Payload};
 use crate::repository::Repository;
-use crate::transport::{Answer, Call, Payload};
 
 /// The manifest media types asked for, best first: OCI and Docker images and indexes.
 pub const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \

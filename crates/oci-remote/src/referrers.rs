@@ -6,8 +6,8 @@ use oci_types::{Descriptor, Digest, Index, MediaType};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::http::query_escape;
 use crate::repository::Repository;
-use crate::transport::query_escape;
 
 /// The fallback tag of a subject: `sha256-<hex>`, cut to 128 characters (a tag's limit).
 pub fn referrers_tag(subject: &Digest) -> String {

@@ -6,9 +6,9 @@ use oci_types::limits::MAX_MANIFEST_SIZE;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::http::Call;
 use crate::link;
 use crate::repository::Repository;
-use crate::transport::Call;
 
 /// The most pages of one listing followed (a registry that pages forever is cut off).
 pub const MAX_PAGES: usize = 10_000;

@@ -21,10 +21,7 @@ fn skopeo(args: &[&str]) -> Vec<u8> {
 }
 
 fn fixtures() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures"
-    ))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"))
 }
 
 #[test]
