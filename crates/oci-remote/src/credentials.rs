@@ -319,7 +319,8 @@ impl Keychain {
     }
 
     /// The credentials docker and podman would use, from the files they read, in their
-    /// order: `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`, then
+    /// order: `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+    /// `$HOME/.config/containers/auth.json`, then
     /// `$DOCKER_CONFIG/config.json` or else `$HOME/.docker/config.json`. Missing files (and
     /// unset variables) are skipped; for a registry in several files the earliest file
     /// with credentials for it wins (an empty, anonymous entry does not hide a later one).
@@ -362,6 +363,10 @@ fn default_paths(env: impl Fn(&str) -> Option<OsString>) -> Vec<PathBuf> {
     }
     if let Some(dir) = var("XDG_RUNTIME_DIR") {
         paths.push(dir.join("containers").join("auth.json"));
+    }
+    if let Some(home) = var("HOME") {
+        // Where podman login writes without XDG_RUNTIME_DIR (and on macOS).
+        paths.push(home.join(".config").join("containers").join("auth.json"));
     }
     if let Some(dir) = var("DOCKER_CONFIG") {
         paths.push(dir.join("config.json"));
@@ -773,12 +778,16 @@ mod tests {
             [
                 PathBuf::from("/a/auth.json"),
                 PathBuf::from("/run/user/1000/containers/auth.json"),
+                PathBuf::from("/home/u/.config/containers/auth.json"),
                 PathBuf::from("/d/config.json"),
             ]
         );
         assert_eq!(
             default_paths(env(&[("HOME", "/home/u"), ("DOCKER_CONFIG", "")])),
-            [PathBuf::from("/home/u/.docker/config.json")]
+            [
+                PathBuf::from("/home/u/.config/containers/auth.json"),
+                PathBuf::from("/home/u/.docker/config.json")
+            ]
         );
         assert!(default_paths(env(&[])).is_empty());
     }

@@ -72,6 +72,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// `GET /v2/` answered neither 2xx nor 401: the server is not a registry (or a TLS
+    /// server answered plain HTTP).
+    #[error("GET {url} answered {status}: not a registry")]
+    NotARegistry {
+        /// The URL asked (`BASE/v2/`).
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
     /// A manifest whose media type is neither an image manifest nor an index this crate reads.
     #[error("{reference}: unsupported manifest media type {media_type}")]
     UnsupportedMediaType {
@@ -116,14 +125,17 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The registry does not allow an operation (it answered 405 Method Not Allowed):
-    /// deletion is off, or deletion by tag.
-    #[error("{url}: the registry does not allow {operation} (405){}", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    /// The registry does not allow an operation: it answered 405 Method Not Allowed
+    /// (deletion is off), or refused a tag where only a digest is accepted (distribution
+    /// answers a `DELETE` by tag with 400 `DIGEST_INVALID`).
+    #[error("{url}: the registry does not allow {operation} ({status}){}", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
     NotAllowed {
         /// What was asked (`"deleting a manifest"`).
         operation: &'static str,
         /// The URL.
         url: String,
+        /// The HTTP status.
+        status: u16,
         /// The registry's message.
         message: Option<String>,
     },

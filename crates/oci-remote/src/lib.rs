@@ -62,6 +62,7 @@
 #![warn(missing_docs)]
 
 mod blob;
+mod catalog;
 mod challenge;
 mod client;
 mod credentials;
@@ -69,6 +70,7 @@ mod error;
 mod helper;
 mod http;
 mod link;
+mod login;
 mod manifest;
 mod options;
 mod read;
@@ -89,6 +91,7 @@ pub use client::{Client, ClientBuilder};
 pub use credentials::{Credential, Keychain};
 pub use error::{Error, Result};
 pub use helper::HELPER_TIMEOUT;
+pub use login::AuthFile;
 pub use manifest::{FetchedManifest, ACCEPT};
 pub use options::{DEFAULT_CERTS_D, DEFAULT_CHUNK_SIZE, DEFAULT_JOBS, DEFAULT_RETRIES};
 pub use read::{get, image, index, Remote};

@@ -43,10 +43,12 @@ impl Repository {
             url = format!("{url}?artifactType={}", query_escape(t));
         }
         let mut merged: Option<Index> = None;
+        let scopes = self.pull_scope();
         let found = self.get_pages(
             url,
             Some(MediaType::OciIndex.as_str()),
             "referrers list",
+            &scopes,
             |page_url, body| {
                 let page = Index::from_slice(&body).map_err(|e| Error::InvalidResponse {
                     url: page_url.to_owned(),

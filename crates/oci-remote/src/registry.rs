@@ -87,8 +87,19 @@ impl RegistryState {
         let plain = format!("http://{}", self.api_host);
         let retries = http.options().retries_value().0;
         let ping = if is_loopback_host(&self.api_host) && !http.has_custom_tls(&self.api_host)? {
-            // Loopback registries speak plain HTTP, as go-containerregistry assumes.
-            self.ping_at(http, &plain, retries)?
+            // Loopback registries speak plain HTTP, as go-containerregistry assumes; one that
+            // answers plain HTTP with something else than a registry (a TLS server's 400) is
+            // tried in HTTPS, and its error, naming the certificate problem, is reported.
+            match self.ping_at(http, &plain, retries) {
+                Ok(ping) => ping,
+                Err(plain_error @ Error::NotARegistry { status: 400, .. }) => self
+                    .ping_at(http, &https, 0)
+                    .map_err(|https_error| match https_error {
+                        Error::Transport { .. } => https_error,
+                        _ => plain_error,
+                    })?,
+                Err(e) => return Err(e),
+            }
         } else if http.options().allows_plain_http(&self.api_host) {
             // One HTTPS attempt: a plain-HTTP server fails the handshake at once.
             match self.ping_at(http, &https, 0) {
@@ -142,12 +153,7 @@ impl RegistryState {
                     }
                 }
             }
-            _ => {
-                return Err(Error::InvalidResponse {
-                    url,
-                    reason: format!("GET /v2/ answered {status}: not a registry"),
-                })
-            }
+            _ => return Err(Error::NotARegistry { url, status }),
         };
         Ok(Ping {
             base: base.to_owned(),

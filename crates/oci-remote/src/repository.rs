@@ -81,6 +81,11 @@ impl Repository {
         vec![format!("repository:{}:pull,push", self.name)]
     }
 
+    /// `repository:NAME:delete` and pull (docker's token servers ask for `*` or `delete`).
+    pub(crate) fn delete_scope(&self) -> Vec<String> {
+        vec![format!("repository:{}:delete,pull", self.name)]
+    }
+
     /// `/v2/NAME/` + `rest`.
     pub(crate) fn path(&self, rest: &str) -> String {
         format!("/v2/{}/{rest}", self.name)

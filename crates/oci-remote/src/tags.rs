@@ -32,7 +32,8 @@ impl Repository {
             None => self.path("tags/list"),
         };
         let mut tags = Vec::new();
-        let found = self.get_pages(url, None, "tag list", |page_url, body| {
+        let scopes = self.pull_scope();
+        let found = self.get_pages(url, None, "tag list", &scopes, |page_url, body| {
             let page: TagList =
                 serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
                     url: page_url.to_owned(),
@@ -59,6 +60,7 @@ impl Repository {
         mut url: String,
         accept: Option<&str>,
         what: &str,
+        scopes: &[String],
         mut on_page: impl FnMut(&str, Vec<u8>) -> Result<()>,
     ) -> Result<bool> {
         let mut visited = HashSet::new();
@@ -73,7 +75,7 @@ impl Repository {
             if let Some(accept) = accept {
                 call = call.header("Accept", accept);
             }
-            let answer = self.send(&self.pull_scope(), call)?;
+            let answer = self.send(scopes, call)?;
             match answer.status() {
                 200 => {}
                 404 if visited.len() == 1 => return Ok(false),

@@ -1,0 +1,156 @@
+//! A registry with a certificate of its own CA (made by `openssl` in the test) and htpasswd
+//! auth: the certificate error is named, `cert_dir`, `certs_d` and skipping verification
+//! work, login checks credentials, and credential helpers serve them.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use oci_partial::random;
+use oci_remote::testing::TestCerts;
+use oci_remote::{Client, Credential, Error, Keychain, WriteOptions};
+use oci_types::Reference;
+
+use crate::support::{Registry, PASSWORD, USER};
+
+fn basic() -> Credential {
+    Credential::Basic {
+        username: USER.to_owned(),
+        password: PASSWORD.to_owned(),
+    }
+}
+
+fn keychain(host: &str) -> Keychain {
+    let mut keychain = Keychain::new();
+    keychain.insert(host, basic());
+    keychain
+}
+
+#[test]
+fn self_signed_registry() {
+    let Some(certs) = TestCerts::make() else {
+        return;
+    };
+    let Some(registry) = Registry::start_tls(&certs, true) else {
+        return;
+    };
+    let host = registry.host();
+    let reference: Reference = format!("{host}/tls/image:v1").parse().unwrap();
+    let image = random::image(3, 1, 1000);
+    let push = |client: &Client| {
+        oci_remote::write_image(client, &reference, image.as_ref(), &WriteOptions::new())
+    };
+
+    // Mozilla's roots do not know the CA: the certificate problem is in the message. (A
+    // loopback registry with TLS settings is tried in HTTPS first; with none it is plain
+    // HTTP, which a TLS registry answers 400: the HTTPS error must still be the one shown.)
+    let unknown = Client::builder()
+        .keychain(keychain(&host))
+        .skip_tls_verify("no.such.host")
+        .insecure(&host)
+        .build();
+    let err = push(&unknown).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(
+        text.contains("certificate") || text.contains("UnknownIssuer"),
+        "{text}"
+    );
+    assert!(!text.contains("not a registry"), "{text}");
+
+    // The CA in a cert dir.
+    let dir = tempfile::tempdir().unwrap();
+    let cert_dir = dir.path().join("certs");
+    fs::create_dir(&cert_dir).unwrap();
+    fs::copy(certs.ca(), cert_dir.join("ca.crt")).unwrap();
+    let client = Client::builder()
+        .keychain(keychain(&host))
+        .cert_dir(&cert_dir)
+        .build();
+    push(&client).unwrap();
+
+    // The CA in certs.d/HOST:PORT/.
+    let certs_d = dir.path().join("certs.d");
+    fs::create_dir_all(certs_d.join(&host)).unwrap();
+    fs::copy(certs.ca(), certs_d.join(&host).join("ca.crt")).unwrap();
+    let client = Client::builder()
+        .keychain(keychain(&host))
+        .certs_d(vec![certs_d.clone()])
+        .build();
+    assert_eq!(
+        oci_remote::image(&client, &reference, None)
+            .unwrap()
+            .digest()
+            .unwrap(),
+        image.digest().unwrap()
+    );
+
+    // No verification at all.
+    let client = Client::builder()
+        .keychain(keychain(&host))
+        .tls_verify(false)
+        .build();
+    oci_remote::image(&client, &reference, None).unwrap();
+
+    // Wrong credentials are refused at login; right ones pass.
+    let trusted = Client::builder().cert_dir(&cert_dir).build();
+    trusted.check_credentials(&host, &basic()).unwrap();
+    let err = trusted
+        .check_credentials(
+            &host,
+            &Credential::Basic {
+                username: USER.to_owned(),
+                password: "wrong".to_owned(),
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
+
+    // A credential helper serves the credentials; its failure is reported with its message.
+    let bin = dir.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    let helper = bin.join("docker-credential-ocikit-test");
+    fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread server\nif [ \"$server\" = \"{host}\" ]; then\n  \
+             printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n\
+             else\n  echo 'credentials not found in native keychain'; exit 1\nfi\n"
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&helper, fs::Permissions::from_mode(0o755)).unwrap();
+    let failing = bin.join("docker-credential-ocikit-broken");
+    fs::write(
+        &failing,
+        "#!/bin/sh\necho 'the keyring is locked' >&2\nexit 3\n",
+    )
+    .unwrap();
+    fs::set_permissions(&failing, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // SAFETY of the test: PATH only gains a directory; the other tests do not depend on it.
+    std::env::set_var("PATH", path);
+
+    let mut helped = Keychain::new();
+    helped.set_creds_store("ocikit-test");
+    assert_eq!(helped.resolve(&host).unwrap(), basic());
+    assert!(helped.resolve("elsewhere.example").unwrap().is_anonymous());
+    let client = Client::builder()
+        .keychain(helped)
+        .cert_dir(&cert_dir)
+        .build();
+    push(&client).unwrap();
+
+    let mut broken = Keychain::new();
+    broken.set_cred_helper(&host, "ocikit-broken");
+    let client = Client::builder()
+        .keychain(broken)
+        .cert_dir(&cert_dir)
+        .build();
+    let err = push(&client).unwrap_err();
+    assert!(matches!(err, Error::CredentialHelper { .. }), "{err:?}");
+    assert!(err.to_string().contains("the keyring is locked"), "{err}");
+}
