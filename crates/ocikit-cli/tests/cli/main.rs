@@ -5,6 +5,7 @@
 mod errors;
 mod images;
 mod interop;
+mod registry_cmds;
 mod remote;
 mod store;
 mod support;
