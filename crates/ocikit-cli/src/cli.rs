@@ -19,7 +19,7 @@ destination. Layers already compressed are copied as they are to a registry; unc
 Credentials: --src-creds/--dest-creds (or --creds of push and pull) USER:PASS, or USER to be \
 asked for the password on the terminal; otherwise those of --authfile, else of \
 $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json or \
-~/.docker/config.json (credential helpers are not run). Registries are spoken to over HTTPS, \
+~/.docker/config.json (their credential helpers are run). Registries are spoken to over HTTPS, \
 except loopback ones (localhost, 127.0.0.0/8, ::1) and those named by --insecure-registry, \
 which may use plain HTTP."
     };

@@ -70,8 +70,8 @@ impl<'a> Access<'a> {
             oci_remote::Error::Unauthorized { .. } if self.creds.is_none() => {
                 self.helper(host).map(|helper| {
                     format!(
-                        "(the credentials for {host} are kept by docker-credential-{helper}, \
-                         which ocikit does not run: give --creds or --authfile)"
+                        "(the credentials for {host} came from docker-credential-{helper}: \
+                         give --creds or --authfile to use others)"
                     )
                 })
             }
