@@ -113,6 +113,27 @@ impl TestCerts {
             ],
         ]
         .concat());
+        run(&[
+            &["req", "-x509"][..],
+            &common,
+            &[
+                "-keyout",
+                "client.key",
+                "-out",
+                "client.cert",
+                "-subj",
+                "/CN=ocikit-test-client",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-addext",
+                "extendedKeyUsage=clientAuth",
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+            ],
+        ]
+        .concat());
         Some(TestCerts { dir })
     }
 
@@ -129,6 +150,17 @@ impl TestCerts {
     /// The server's private key (PEM).
     pub fn server_key(&self) -> PathBuf {
         self.dir.path().join("server.key")
+    }
+
+    /// A client certificate signed by the CA (PEM), what a [`Registry::start_mtls`] registry
+    /// asks for.
+    pub fn client_cert(&self) -> PathBuf {
+        self.dir.path().join("client.cert")
+    }
+
+    /// The client certificate's private key (PEM).
+    pub fn client_key(&self) -> PathBuf {
+        self.dir.path().join("client.key")
     }
 }
 
@@ -186,11 +218,28 @@ impl Registry {
         Registry::launch_with(&auth, Some(certs))
     }
 
+    /// A registry speaking HTTPS only that asks every client for a certificate signed by the
+    /// CA of `certs` ([`TestCerts::client_cert`]); no other auth.
+    ///
+    /// # Panics
+    /// As [`Registry::start`].
+    pub fn start_mtls(certs: &TestCerts) -> Option<Registry> {
+        Registry::launch_tls(&Auth::None, Some(certs), true)
+    }
+
     fn launch(auth: &Auth<'_>) -> Option<Registry> {
         Registry::launch_with(auth, None)
     }
 
     fn launch_with(auth: &Auth<'_>, tls: Option<&TestCerts>) -> Option<Registry> {
+        Registry::launch_tls(auth, tls, false)
+    }
+
+    fn launch_tls(
+        auth: &Auth<'_>,
+        tls: Option<&TestCerts>,
+        client_certs: bool,
+    ) -> Option<Registry> {
         if !require("docker-registry") {
             return None;
         }
@@ -228,11 +277,20 @@ impl Registry {
         };
         let tls_section = match tls {
             None => String::new(),
-            Some(certs) => format!(
-                "  tls:\n    certificate: \"{}\"\n    key: \"{}\"\n",
-                certs.server_cert().display(),
-                certs.server_key().display()
-            ),
+            Some(certs) => {
+                let mut section = format!(
+                    "  tls:\n    certificate: \"{}\"\n    key: \"{}\"\n",
+                    certs.server_cert().display(),
+                    certs.server_key().display()
+                );
+                if client_certs {
+                    section.push_str(&format!(
+                        "    clientcas:\n      - \"{}\"\n",
+                        certs.ca().display()
+                    ));
+                }
+                section
+            }
         };
         for _ in 0..PORT_ATTEMPTS {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));

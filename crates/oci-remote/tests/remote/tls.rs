@@ -144,6 +144,18 @@ fn self_signed_registry() {
         .build();
     push(&client).unwrap();
 
+    // A helper that hangs is killed after the timeout, and says so.
+    let slow = bin.join("docker-credential-ocikit-slow");
+    fs::write(&slow, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    fs::set_permissions(&slow, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut hanging = Keychain::new();
+    hanging.set_creds_store("ocikit-slow");
+    hanging.set_helper_timeout(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let err = hanging.resolve(&host).unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(err.to_string().contains("no answer within"), "{err}");
+
     let mut broken = Keychain::new();
     broken.set_cred_helper(&host, "ocikit-broken");
     let client = Client::builder()
@@ -153,4 +165,46 @@ fn self_signed_registry() {
     let err = push(&client).unwrap_err();
     assert!(matches!(err, Error::CredentialHelper { .. }), "{err:?}");
     assert!(err.to_string().contains("the keyring is locked"), "{err}");
+}
+
+#[test]
+fn client_certificates() {
+    let Some(certs) = TestCerts::make() else {
+        return;
+    };
+    let Some(registry) = Registry::start_mtls(&certs) else {
+        return;
+    };
+    let host = registry.host();
+    let reference: Reference = format!("{host}/mtls/image:v1").parse().unwrap();
+    let image = random::image(4, 1, 1000);
+    let dir = tempfile::tempdir().unwrap();
+
+    // The CA alone: the registry refuses the handshake.
+    let ca_only = dir.path().join("ca-only");
+    fs::create_dir(&ca_only).unwrap();
+    fs::copy(certs.ca(), ca_only.join("ca.crt")).unwrap();
+    let client = Client::builder().cert_dir(&ca_only).build();
+    let err = oci_remote::write_image(&client, &reference, image.as_ref(), &WriteOptions::new())
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+
+    // certs.d/HOST:PORT with the client certificate and its key: accepted.
+    let certs_d = dir.path().join("certs.d");
+    let host_dir = certs_d.join(&host);
+    fs::create_dir_all(&host_dir).unwrap();
+    fs::copy(certs.ca(), host_dir.join("ca.crt")).unwrap();
+    fs::copy(certs.client_cert(), host_dir.join("client.cert")).unwrap();
+    fs::copy(certs.client_key(), host_dir.join("client.key")).unwrap();
+    let client = Client::builder().certs_d(vec![certs_d]).build();
+    oci_remote::write_image(&client, &reference, image.as_ref(), &WriteOptions::new()).unwrap();
+
+    // A certificate without its key is a clear error naming the file.
+    fs::remove_file(host_dir.join("client.key")).unwrap();
+    let client = Client::builder()
+        .certs_d(vec![dir.path().join("certs.d")])
+        .build();
+    let err = oci_remote::get(&client, &reference).unwrap_err();
+    assert!(matches!(err, Error::TlsFiles { .. }), "{err:?}");
+    assert!(err.to_string().contains("client.key"), "{err}");
 }
