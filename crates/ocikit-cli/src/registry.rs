@@ -121,7 +121,7 @@ fn credential(creds: &Secret, host: &str) -> Result<Credential> {
 }
 
 /// Reads a password from the terminal without echoing it (`stty -echo` on `/dev/tty`).
-fn ask_password(prompt: &str) -> Result<String> {
+pub(crate) fn ask_password(prompt: &str) -> Result<String> {
     let Ok(mut tty) = OpenOptions::new().read(true).write(true).open("/dev/tty") else {
         usage!("--creds USER: no terminal to ask for the password on (give USER:PASS)");
     };

@@ -22,7 +22,8 @@ pub(crate) struct LoginArgs {
     /// The user name.
     #[arg(short = 'u', long)]
     username: Option<String>,
-    /// Read the password from stdin (one line; the line break is dropped).
+    /// Read the password from stdin (one line; the line break is dropped). Without it, the
+    /// password is asked on the terminal.
     #[arg(long)]
     password_stdin: bool,
     #[command(flatten)]
@@ -68,15 +69,19 @@ pub(crate) fn login(args: LoginArgs) -> Result<()> {
     let Some(username) = args.username.clone().filter(|u| !u.is_empty()) else {
         usage!("login needs -u USER");
     };
-    if !args.password_stdin {
-        usage!("login reads the password from stdin: give --password-stdin");
-    }
-    let mut password = String::new();
-    std::io::stdin()
-        .take(64 << 10)
-        .read_to_string(&mut password)
-        .context("reading the password from stdin")?;
-    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    let password = if args.password_stdin {
+        let mut password = String::new();
+        std::io::stdin()
+            .take(64 << 10)
+            .read_to_string(&mut password)
+            .context("reading the password from stdin")?;
+        password.trim_end_matches(['\n', '\r']).to_owned()
+    } else {
+        if std::fs::File::open("/dev/tty").is_err() {
+            usage!("no terminal to ask for the password on: give --password-stdin");
+        }
+        crate::registry::ask_password(&format!("Password for {username}@{host}: "))?
+    };
     if password.is_empty() {
         usage!("--password-stdin: the password is empty");
     }
