@@ -296,6 +296,18 @@ pub(crate) struct RegistryArgs {
     /// registries may always use it; every other one must speak HTTPS.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub(crate) insecure_registry: Vec<String>,
+    /// Verify certificates (--tls-verify=false: do not, and allow plain HTTP after a failed
+    /// HTTPS connection).
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_value_t = true, default_missing_value = "true")]
+    pub(crate) tls_verify: bool,
+    /// The same as --tls-verify=false (crane's spelling).
+    #[arg(long)]
+    pub(crate) insecure: bool,
+    /// A directory of certificates: CAs *.crt, client certificate *.cert with its *.key
+    /// (default: /etc/containers/certs.d/HOST[:PORT], /etc/docker/certs.d/HOST[:PORT]).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cert_dir: Option<PathBuf>,
     /// How many blobs to upload at once [default: 4] (downloads go one blob at a time).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: Option<u16>,

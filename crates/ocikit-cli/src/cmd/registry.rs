@@ -591,6 +591,9 @@ fn open_local(name: &ImageName, platform: Option<&Platform>) -> Result<Opened> {
         authfile: None,
         insecure_registry: Vec::new(),
         jobs: None,
+        tls_verify: true,
+        insecure: false,
+        cert_dir: None,
     };
     source::open_for_copy(name, &Access::new(None, &args), platform, true)
 }

@@ -419,6 +419,44 @@ fn tls_login_logout_and_credential_helpers() {
         "--raw",
         &format!("docker://{image}"),
     ]);
+    // push, with the flags of every registry command: login's credentials, then refused
+    // after logout with an authentication error.
+    let hello_s = format!("oci:{}:hello", hello.display());
+    let pushed = format!("docker://{host}/tls/pushed:v1");
+    let push_args = [
+        "push",
+        hello_s.as_str(),
+        pushed.as_str(),
+        "--cert-dir",
+        cert_dir_s,
+        "--authfile",
+        authfile_s,
+    ];
+    ocikit(d, &push_args).ok();
+    let failed = ocikit(
+        d,
+        &[
+            "push",
+            hello_s.as_str(),
+            pushed.as_str(),
+            "--authfile",
+            authfile_s,
+        ],
+    )
+    .fails(1);
+    assert!(failed.stderr.contains("--cert-dir"), "{}", failed.stderr);
+    ocikit(
+        d,
+        &[
+            "push",
+            hello_s.as_str(),
+            pushed.as_str(),
+            "--tls-verify=false",
+            "--authfile",
+            authfile_s,
+        ],
+    )
+    .ok();
     // A push (tag) with the stored credentials; after logout it is refused.
     let tag_args = [
         "tag",
@@ -431,6 +469,12 @@ fn tls_login_logout_and_credential_helpers() {
     ];
     ocikit(d, &tag_args).ok();
     ocikit(d, &["logout", &host, "--authfile", authfile_s]).ok();
+    let refused = ocikit(d, &push_args).fails(1);
+    assert!(
+        refused.stderr.contains("authentication to"),
+        "{}",
+        refused.stderr
+    );
     let refused = ocikit(d, &tag_args).fails(1);
     assert!(
         refused.stderr.contains("authentication to"),
