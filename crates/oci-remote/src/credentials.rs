@@ -69,6 +69,42 @@ impl Credential {
         }
     }
 
+    /// The credential in a credential helper's answer to `get`
+    /// (`{"ServerURL":..,"Username":..,"Secret":..}`): a `Username` of `<token>` makes the
+    /// secret an identity token, both empty are anonymous. `None` when the answer is not
+    /// that JSON object.
+    ///
+    /// ```
+    /// use oci_remote::Credential;
+    ///
+    /// let answer = br#"{"ServerURL":"r.example","Username":"joe","Secret":"pw"}"#;
+    /// assert_eq!(
+    ///     Credential::from_helper_answer(answer),
+    ///     Some(Credential::Basic { username: "joe".into(), password: "pw".into() })
+    /// );
+    /// assert_eq!(Credential::from_helper_answer(b"nope"), None);
+    /// ```
+    pub fn from_helper_answer(bytes: &[u8]) -> Option<Credential> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            #[serde(rename = "Username", default)]
+            username: String,
+            #[serde(rename = "Secret", default)]
+            secret: String,
+        }
+        let answer: Answer =
+            oci_types::json::parse_limited(bytes, "credential helper answer", MAX_CONFIG_FILE_SIZE)
+                .ok()?;
+        Some(match (answer.username.as_str(), answer.secret) {
+            ("<token>", secret) => Credential::IdentityToken(secret),
+            ("", secret) if secret.is_empty() => Credential::Anonymous,
+            (_, secret) => Credential::Basic {
+                username: answer.username,
+                password: secret,
+            },
+        })
+    }
+
     /// Whether this is [`Credential::Anonymous`].
     pub fn is_anonymous(&self) -> bool {
         matches!(self, Credential::Anonymous)
@@ -182,22 +218,20 @@ impl Keychain {
         }
         match self.helper(registry) {
             Some(helper) => {
-                let answer = helper::get(
-                    helper,
-                    &normalize_registry(registry),
-                    self.helper_timeout.unwrap_or(HELPER_TIMEOUT),
-                )?;
-                Ok(match answer {
-                    None => Credential::Anonymous,
-                    Some(a) if a.username == "<token>" => Credential::IdentityToken(a.secret),
-                    Some(a) if a.username.is_empty() && a.secret.is_empty() => {
-                        Credential::Anonymous
-                    }
-                    Some(a) => Credential::Basic {
-                        username: a.username,
-                        password: a.secret,
-                    },
-                })
+                let host = normalize_registry(registry);
+                let timeout = self.helper_timeout.unwrap_or(HELPER_TIMEOUT);
+                match helper::get(helper, &host, timeout)? {
+                    None => Ok(Credential::Anonymous),
+                    Some(answer) => Credential::from_helper_answer(&answer).ok_or_else(|| {
+                        Error::CredentialHelper {
+                            helper: helper.to_owned(),
+                            registry: host,
+                            reason: "its answer is not the credentials JSON \
+                                     ({\"Username\":..,\"Secret\":..})"
+                                .to_owned(),
+                        }
+                    }),
+                }
             }
             None => Ok(Credential::Anonymous),
         }

@@ -9,8 +9,6 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
 use crate::error::{Error, Result};
 
 /// How long a helper may take before it is killed (a helper may ask the user to unlock a
@@ -23,15 +21,6 @@ const MAX_OUTPUT: u64 = 1 << 20;
 /// What docker's helpers print when they have nothing for a server.
 const NOT_FOUND: &str = "credentials not found in native keychain";
 
-/// What a helper answered: `None` for a registry it knows nothing of.
-#[derive(Deserialize)]
-pub(crate) struct HelperAnswer {
-    #[serde(rename = "Username", default)]
-    pub(crate) username: String,
-    #[serde(rename = "Secret", default)]
-    pub(crate) secret: String,
-}
-
 /// The server URL docker hands a helper for `registry` (normalised host).
 fn server_url(registry: &str) -> &str {
     if registry == "docker.io" {
@@ -42,7 +31,8 @@ fn server_url(registry: &str) -> &str {
 }
 
 /// Runs `docker-credential-HELPER get` for `registry`, killing it after `timeout`.
-pub(crate) fn get(helper: &str, registry: &str, timeout: Duration) -> Result<Option<HelperAnswer>> {
+/// Its stdout when it answered, `None` when it has nothing for the registry.
+pub(crate) fn get(helper: &str, registry: &str, timeout: Duration) -> Result<Option<Vec<u8>>> {
     let fail = |reason: String| Error::CredentialHelper {
         helper: helper.to_owned(),
         registry: registry.to_owned(),
@@ -126,7 +116,5 @@ pub(crate) fn get(helper: &str, registry: &str, timeout: Duration) -> Result<Opt
             format!("exited with {status}: {message}")
         }));
     }
-    let answer: HelperAnswer = serde_json::from_slice(&stdout)
-        .map_err(|e| fail(format!("answer is not the credentials JSON: {e}")))?;
-    Ok(Some(answer))
+    Ok(Some(stdout))
 }

@@ -7,6 +7,7 @@ mod auth;
 mod harness;
 mod images;
 mod interop;
+mod layering;
 mod operations;
 mod referrers_api;
 mod resume;
