@@ -50,7 +50,8 @@ pub(crate) enum RegistryCommand {
         after_help = "Example:\n  ocikit manifest localhost:5000/app:v1\n  ocikit manifest oci:layout:v1 --platform linux/arm64"
     )]
     Manifest {
-        /// An image: [docker://]HOST/REPO[:TAG|@DIGEST], oci:DIR[:REF], docker-archive:PATH.
+        /// An image: [docker://]HOST/REPO[:TAG|@DIGEST], oci:DIR[:REF], oci-archive:PATH[:REF],
+        /// docker-archive:PATH.
         image: String,
         /// Of an index, the manifest of this platform's image (os/arch[/variant]).
         #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
@@ -62,7 +63,8 @@ pub(crate) enum RegistryCommand {
     /// or --platform's).
     #[command(after_help = "Example:\n  ocikit config localhost:5000/app:v1 | jq .config")]
     Config {
-        /// An image: [docker://]HOST/REPO[:TAG|@DIGEST], oci:DIR[:REF], docker-archive:PATH.
+        /// An image: [docker://]HOST/REPO[:TAG|@DIGEST], oci:DIR[:REF], oci-archive:PATH[:REF],
+        /// docker-archive:PATH.
         image: String,
         /// Of an index, the config of this platform's image (default linux/amd64).
         #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
@@ -75,7 +77,8 @@ pub(crate) enum RegistryCommand {
         after_help = "Example:\n  ocikit digest localhost:5000/app:v1\n  ocikit digest localhost:5000/app:v1 --platform linux/arm64"
     )]
     Digest {
-        /// An image: [docker://]HOST/REPO[:TAG|@DIGEST], oci:DIR[:REF], docker-archive:PATH.
+        /// An image: [docker://]HOST/REPO[:TAG|@DIGEST], oci:DIR[:REF], oci-archive:PATH[:REF],
+        /// docker-archive:PATH.
         image: String,
         /// Of an index, the digest of this platform's image instead of the index's.
         #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
@@ -302,10 +305,12 @@ fn run_inner(command: RegistryCommand) -> Result<()> {
                         _ => fetched.bytes,
                     }
                 }
-                Target::Local(name) => match open_local(&name, platform.as_ref())? {
-                    Opened::Index(index) => index.index.raw_manifest()?,
-                    Opened::Image(named) => named.image.raw_manifest()?,
-                },
+                Target::Local(name) | Target::Archive { name, .. } => {
+                    match open_local(&name, platform.as_ref())? {
+                        Opened::Index(index) => index.index.raw_manifest()?,
+                        Opened::Image(named) => named.image.raw_manifest()?,
+                    }
+                }
             };
             write_raw(&bytes)?;
         }
@@ -340,7 +345,7 @@ fn run_inner(command: RegistryCommand) -> Result<()> {
                     .with_context(|| format!("reading the config of {reference}"))?;
                     bytes
                 }
-                Target::Local(name) => {
+                Target::Local(name) | Target::Archive { name, .. } => {
                     let p = match platform {
                         Some(p) => p,
                         None => source::DEFAULT_PLATFORM.parse()?,
@@ -377,10 +382,12 @@ fn run_inner(command: RegistryCommand) -> Result<()> {
                         _ => head,
                     }
                 }
-                Target::Local(name) => match open_local(&name, platform.as_ref())? {
-                    Opened::Index(index) => index.index.descriptor()?,
-                    Opened::Image(named) => named.image.descriptor()?,
-                },
+                Target::Local(name) | Target::Archive { name, .. } => {
+                    match open_local(&name, platform.as_ref())? {
+                        Opened::Index(index) => index.index.descriptor()?,
+                        Opened::Image(named) => named.image.descriptor()?,
+                    }
+                }
             };
             if json {
                 print_json(&json!({
@@ -483,6 +490,37 @@ fn run_inner(command: RegistryCommand) -> Result<()> {
 enum Target {
     Registry(Reference),
     Local(ImageName),
+    /// An `oci-archive:` unpacked into a temporary OCI layout (as skopeo reads one), removed
+    /// when dropped.
+    Archive {
+        name: ImageName,
+        _dir: tempfile::TempDir,
+    },
+}
+
+/// `oci-archive:PATH[:REF]` unpacked into a temporary directory as an `oci:` name.
+fn unpack_oci_archive(rest: &str) -> Result<Target> {
+    let (path, reference) = match rest.split_once(':') {
+        Some((path, reference)) if !reference.is_empty() => (path, Some(reference.to_owned())),
+        _ => (rest.trim_end_matches(':'), None),
+    };
+    if path.is_empty() {
+        usage!("oci-archive: needs a path, oci-archive:PATH[:REF]");
+    }
+    let file = std::fs::File::open(path).with_context(|| format!("opening {path}"))?;
+    let dir = tempfile::Builder::new()
+        .prefix(".ocikit-oci-archive-")
+        .tempdir()
+        .context("creating a temporary directory")?;
+    // tar's unpack refuses absolute paths and `..`, so nothing lands outside `dir`.
+    tar::Archive::new(std::io::BufReader::new(file))
+        .unpack(dir.path())
+        .with_context(|| format!("unpacking {path}"))?;
+    let name = ImageName::Oci {
+        dir: dir.path().to_owned(),
+        reference,
+    };
+    Ok(Target::Archive { name, _dir: dir })
 }
 
 /// A name with a transport (`docker://`, `oci:`, `docker-archive:`) or an existing path is
@@ -490,6 +528,9 @@ enum Target {
 fn target(arg: &str) -> Result<Target> {
     if arg.starts_with("docker://") {
         return Ok(Target::Registry(reference_arg(arg)?));
+    }
+    if let Some(rest) = arg.strip_prefix("oci-archive:") {
+        return unpack_oci_archive(rest);
     }
     let has_transport = [
         "oci:",

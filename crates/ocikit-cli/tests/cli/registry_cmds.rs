@@ -552,3 +552,35 @@ fn tls_login_logout_and_credential_helpers() {
         failed.stderr
     );
 }
+
+#[test]
+fn local_transports_agree_with_skopeo() {
+    if !have("skopeo") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let archive = format!(
+        "oci-archive:{}",
+        fixtures().join("oci-archive/skopeo-hello.tar").display()
+    );
+    let layout = format!("oci:{}:hello", fixtures().join("oci-layout").display());
+    for name in [&archive, &layout] {
+        let manifest = skopeo_raw(&["inspect", "--raw", name]);
+        assert_eq!(raw(d, &["manifest", name]), manifest, "{name}");
+        assert_eq!(
+            ocikit(d, &["digest", name]).ok().stdout.trim(),
+            Digest::sha256(&manifest).to_string(),
+            "{name}"
+        );
+        let config = skopeo_raw(&["inspect", "--config", "--raw", name]);
+        assert_eq!(raw(d, &["config", name]), config, "{name}");
+    }
+    let docker = fixtures().join("docker-archive/docker-save-hello.tar");
+    let docker = format!("docker-archive:{}", docker.display());
+    let config = skopeo_raw(&["inspect", "--config", "--raw", &docker]);
+    assert_eq!(raw(d, &["config", &docker]), config);
+    // A missing archive: one line naming it, exit 1.
+    let missing = ocikit(d, &["manifest", "oci-archive:missing.tar"]).fails(1);
+    assert!(missing.stderr.contains("missing.tar"), "{}", missing.stderr);
+}
