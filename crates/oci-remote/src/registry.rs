@@ -169,10 +169,11 @@ impl RegistryState {
         ping: &Ping,
         scopes: &[String],
     ) -> Result<Option<String>> {
-        let credential = self.credential(http)?;
+        // A registry that asks for nothing gets nothing: no helper is run for it.
         let Some(challenge) = &ping.challenge else {
             return Ok(None);
         };
+        let credential = self.credential(http)?;
         match challenge.scheme {
             AuthScheme::Basic => Ok(credential.basic_header()),
             AuthScheme::Bearer => {

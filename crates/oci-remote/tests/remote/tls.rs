@@ -156,6 +156,15 @@ fn self_signed_registry() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert!(err.to_string().contains("no answer within"), "{err}");
 
+    // A registry that asks for no credentials never runs the helper.
+    if let Some(open) = Registry::start() {
+        let mut broken = Keychain::new();
+        broken.set_creds_store("ocikit-broken");
+        let client = Client::builder().keychain(broken).build();
+        let open_ref: Reference = format!("{}/open/image:v1", open.host()).parse().unwrap();
+        oci_remote::write_image(&client, &open_ref, image.as_ref(), &WriteOptions::new()).unwrap();
+    }
+
     let mut broken = Keychain::new();
     broken.set_cred_helper(&host, "ocikit-broken");
     let client = Client::builder()
