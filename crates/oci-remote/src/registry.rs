@@ -155,6 +155,9 @@ impl RegistryState {
             }
             _ => return Err(Error::NotARegistry { url, status }),
         };
+        // Read the (small) body, so that the connection goes back to the pool for the
+        // requests that follow instead of being closed.
+        let _ = answer.read_limited("GET", 64 << 10);
         Ok(Ping {
             base: base.to_owned(),
             challenge,
