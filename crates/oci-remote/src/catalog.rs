@@ -41,7 +41,7 @@ impl Client {
         if !found {
             return Err(Error::NotFound {
                 what: "catalog",
-                reference: "_catalog".to_owned(),
+                reference: "/v2/_catalog".to_owned(),
                 repository: host.to_owned(),
             });
         }

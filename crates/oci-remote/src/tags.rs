@@ -43,10 +43,11 @@ impl Repository {
             Ok(())
         })?;
         if !found {
+            // "repository NAME not found in HOST".
             return Err(Error::NotFound {
                 what: "repository",
-                reference: "tags/list".to_owned(),
-                repository: self.to_string(),
+                reference: self.name.clone(),
+                repository: self.registry().to_owned(),
             });
         }
         Ok(tags)

@@ -84,6 +84,13 @@ fn operations_agree_with_skopeo() {
     assert_eq!(ours, theirs);
     assert_eq!(ours, ["v1", "v2"]);
 
+    // A repository that does not exist: named in the error.
+    let err = client.repository_at(&host, "ops/none").tags().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("repository ops/none not found in {host}")
+    );
+
     // Catalog, one name a page.
     let mut catalog = client.catalog_paged(&host, Some(1)).unwrap();
     catalog.sort();

@@ -68,6 +68,16 @@ fn self_signed_registry() {
         .build();
     push(&client).unwrap();
 
+    // The CA in certs.d/HOST/ (no port: every port of the host, as docker allows).
+    let portless = dir.path().join("portless.d");
+    fs::create_dir_all(portless.join("127.0.0.1")).unwrap();
+    fs::copy(certs.ca(), portless.join("127.0.0.1").join("ca.crt")).unwrap();
+    let client = Client::builder()
+        .keychain(keychain(&host))
+        .certs_d(vec![portless])
+        .build();
+    client.repository(&reference).tags().unwrap();
+
     // The CA in certs.d/HOST:PORT/.
     let certs_d = dir.path().join("certs.d");
     fs::create_dir_all(certs_d.join(&host)).unwrap();
