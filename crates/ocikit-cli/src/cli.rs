@@ -43,13 +43,6 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// ls, catalog, manifest, config, digest, blob, delete, tag (cmd/registry.rs).
-    #[command(flatten)]
-    Registry(crate::cmd::registry::RegistryCommand),
-    /// Log in to a registry: check the credentials with it, then store them in auth.json.
-    Login(crate::cmd::login::LoginArgs),
-    /// Log out of a registry: remove its credentials from auth.json.
-    Logout(crate::cmd::login::LogoutArgs),
     /// Show images, tags, platform, config and layers.
     #[command(
         after_help = "Example:\n  ocikit inspect docker-archive:image.tar\n  ocikit inspect oci:layout:latest --json"
@@ -201,6 +194,13 @@ pub(crate) enum Command {
         #[command(flatten)]
         registry: RegistryArgs,
     },
+    /// ls, catalog, manifest, config, digest, blob, delete, tag (cmd/registry.rs).
+    #[command(flatten)]
+    Registry(crate::cmd::registry::RegistryCommand),
+    /// Log in to a registry: check the credentials with it, then store them in auth.json.
+    Login(crate::cmd::login::LoginArgs),
+    /// Log out of a registry: remove its credentials from auth.json.
+    Logout(crate::cmd::login::LogoutArgs),
 }
 
 #[derive(Debug, Subcommand)]

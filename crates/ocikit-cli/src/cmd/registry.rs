@@ -59,8 +59,9 @@ pub(crate) enum RegistryCommand {
         #[command(flatten)]
         remote: RemoteArgs,
     },
-    /// Print the config of an image, byte for byte as stored (of an index: linux/amd64's,
-    /// or --platform's).
+    /// Print the config of an image, byte for byte as stored.
+    ///
+    /// Of an index: the config of its linux/amd64 image, or --platform's.
     #[command(after_help = "Example:\n  ocikit config localhost:5000/app:v1 | jq .config")]
     Config {
         /// An image: [docker://]HOST/REPO[:TAG|@DIGEST], oci:DIR[:REF], oci-archive:PATH[:REF],
@@ -97,8 +98,10 @@ pub(crate) enum RegistryCommand {
         #[command(flatten)]
         remote: RemoteArgs,
     },
-    /// Delete an image from a registry (a tag is resolved to its digest and the manifest
-    /// deleted, as skopeo delete does: every tag naming it goes too).
+    /// Delete an image from a registry.
+    ///
+    /// A tag is resolved to its digest and the manifest deleted, as skopeo delete does: every
+    /// tag naming it goes too (--tag-only deletes the tag alone, where the registry allows).
     #[command(after_help = "Example:\n  ocikit delete localhost:5000/app:v1")]
     Delete {
         /// [docker://]HOST/REPO[:TAG|@DIGEST]
@@ -131,9 +134,10 @@ pub(crate) enum RegistryCommand {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Registry options")]
 pub(crate) struct RemoteArgs {
-    /// Credentials USER:PASS (default: those of --authfile, else of the files podman and
-    /// docker read, their credential helpers included).
-    #[arg(long, value_name = "USER:PASS", value_parser = secret)]
+    /// Credentials USER:PASS, or USER to be asked for the password on the terminal
+    /// (default: those of --authfile, else of the files podman and docker read, their
+    /// credential helpers included).
+    #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
     pub(crate) creds: Option<SecretArg>,
     #[command(flatten)]
     pub(crate) tls: TlsArgs,
@@ -205,20 +209,20 @@ impl RemoteArgs {
     pub(crate) fn client(&self, host: &str) -> Result<Client> {
         let keychain = match &self.creds {
             Some(SecretArg(creds)) => {
-                let Some((username, password)) = creds.split_once(':') else {
-                    usage!("--creds takes USER:PASS");
+                let (username, password) = match creds.split_once(':') {
+                    Some((user, pass)) => (user.to_owned(), pass.to_owned()),
+                    None => {
+                        let pass = crate::registry::ask_password(&format!(
+                            "Password for {creds}@{host}: "
+                        ))?;
+                        (creds.clone(), pass)
+                    }
                 };
                 if username.is_empty() {
-                    usage!("--creds: the user name is empty (the form is USER:PASS)");
+                    usage!("--creds: the user name is empty (the form is USER[:PASS])");
                 }
                 let mut keychain = Keychain::new();
-                keychain.insert(
-                    host,
-                    Credential::Basic {
-                        username: username.to_owned(),
-                        password: password.to_owned(),
-                    },
-                );
+                keychain.insert(host, Credential::Basic { username, password });
                 keychain
             }
             None => self.tls.keychain()?,
