@@ -584,3 +584,82 @@ fn local_transports_agree_with_skopeo() {
     let missing = ocikit(d, &["manifest", "oci-archive:missing.tar"]).fails(1);
     assert!(missing.stderr.contains("missing.tar"), "{}", missing.stderr);
 }
+
+/// Runs `tmux -S SOCKET ARGS`, returning stdout.
+fn tmux(socket: &Path, args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .arg("-S")
+        .arg(socket)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tmux {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls the pane until it shows `text` (10 s at most); returns what it shows.
+fn wait_for(socket: &Path, text: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let pane = tmux(socket, &["capture-pane", "-p", "-t", "login"]);
+        if pane.contains(text) || std::time::Instant::now() > deadline {
+            return pane;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn login_asks_for_the_password_on_the_terminal_without_echo() {
+    let Some(registry) = Registry::start_basic() else {
+        return;
+    };
+    if !have("tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let socket = d.join("tmux.sock");
+    let authfile = d.join("auth.json");
+    let command = format!(
+        "env HOME={home} DOCKER_CONFIG={home} {bin} login {host} -u {USER} --authfile {auth}; sleep 30",
+        home = d.display(),
+        bin = env!("CARGO_BIN_EXE_ocikit"),
+        host = registry.host(),
+        auth = authfile.display(),
+    );
+    tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "login",
+            "-x",
+            "120",
+            "-y",
+            "10",
+            &command,
+        ],
+    );
+    let pane = wait_for(&socket, "Password for");
+    assert!(
+        pane.contains(&format!("Password for {USER}@{}", registry.host())),
+        "{pane}"
+    );
+    tmux(&socket, &["send-keys", "-t", "login", PASSWORD, "Enter"]);
+    let pane = wait_for(&socket, "Login Succeeded");
+    let _ = Command::new("tmux")
+        .arg("-S")
+        .arg(&socket)
+        .arg("kill-server")
+        .status();
+    assert!(pane.contains("Login Succeeded"), "{pane}");
+    assert!(!pane.contains(PASSWORD), "the password was echoed:\n{pane}");
+    let keys = oci_remote::Keychain::load_file(&authfile).unwrap();
+    assert!(!keys.get(&registry.host()).is_anonymous());
+}
