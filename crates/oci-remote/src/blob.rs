@@ -7,8 +7,8 @@ use oci_partial::BlobReader;
 use oci_types::{Digest, HashingReader};
 
 use crate::error::{Error, Result};
+use crate::http::Call;
 use crate::repository::Repository;
-use crate::transport::Call;
 
 impl Repository {
     /// The blob's size if the repository has it (`HEAD /v2/NAME/blobs/DIGEST`), `None` if not.

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::helper::{self, HELPER_TIMEOUT};
 use crate::{Error, Result};
 
 /// The largest config file read: 4 MiB, far above any real one.
@@ -68,6 +69,42 @@ impl Credential {
         }
     }
 
+    /// The credential in a credential helper's answer to `get`
+    /// (`{"ServerURL":..,"Username":..,"Secret":..}`): a `Username` of `<token>` makes the
+    /// secret an identity token, both empty are anonymous. `None` when the answer is not
+    /// that JSON object.
+    ///
+    /// ```
+    /// use oci_remote::Credential;
+    ///
+    /// let answer = br#"{"ServerURL":"r.example","Username":"joe","Secret":"pw"}"#;
+    /// assert_eq!(
+    ///     Credential::from_helper_answer(answer),
+    ///     Some(Credential::Basic { username: "joe".into(), password: "pw".into() })
+    /// );
+    /// assert_eq!(Credential::from_helper_answer(b"nope"), None);
+    /// ```
+    pub fn from_helper_answer(bytes: &[u8]) -> Option<Credential> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            #[serde(rename = "Username", default)]
+            username: String,
+            #[serde(rename = "Secret", default)]
+            secret: String,
+        }
+        let answer: Answer =
+            oci_types::json::parse_limited(bytes, "credential helper answer", MAX_CONFIG_FILE_SIZE)
+                .ok()?;
+        Some(match (answer.username.as_str(), answer.secret) {
+            ("<token>", secret) => Credential::IdentityToken(secret),
+            ("", secret) if secret.is_empty() => Credential::Anonymous,
+            (_, secret) => Credential::Basic {
+                username: answer.username,
+                password: secret,
+            },
+        })
+    }
+
     /// Whether this is [`Credential::Anonymous`].
     pub fn is_anonymous(&self) -> bool {
         matches!(self, Credential::Anonymous)
@@ -112,18 +149,17 @@ impl fmt::Debug for Credential {
 /// assert_eq!(keys.get("ghcr.io"), Credential::Anonymous);
 /// ```
 ///
-/// **Credential helpers are not run.** A `config.json` may keep its secrets in a helper
-/// program (`credsStore`, `credHelpers`: `docker-credential-desktop`, `-pass`, `-ecr-login`,
-/// ...). This crate does not execute programs named in a config file; [`Keychain::get`]
-/// then answers [`Credential::Anonymous`] for those registries, and
-/// [`Keychain::helper`] tells which helper holds the real credentials, so a caller can say
-/// why authentication failed (or the user can `docker login` into a file, or set
-/// `REGISTRY_AUTH_FILE`).
+/// **Credential helpers.** A `config.json` may keep its secrets in a helper program
+/// (`credsStore`, `credHelpers`: `docker-credential-desktop`, `-pass`, `-ecr-login`, ...).
+/// [`Keychain::get`] answers what the files hold and never runs a program;
+/// [`Keychain::resolve`] (what a [`crate::Client`] uses, once per registry) runs the helper
+/// when the files hold nothing for the registry, as docker does.
 #[derive(Clone, Default)]
 pub struct Keychain {
     auths: BTreeMap<String, Credential>,
     helpers: BTreeMap<String, String>,
     creds_store: Option<String>,
+    helper_timeout: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for Keychain {
@@ -158,12 +194,64 @@ impl Keychain {
     }
 
     /// The credential helper a loaded config file names for `registry` (its `credHelpers`
-    /// entry, else its `credsStore`), which this crate does not run: see [`Keychain`].
+    /// entry, else its `credsStore`): see [`Keychain::resolve`].
     pub fn helper(&self, registry: &str) -> Option<&str> {
         self.helpers
             .get(&normalize_registry(registry))
             .or(self.creds_store.as_ref())
             .map(String::as_str)
+    }
+
+    /// The credential of `registry` as docker finds it: the one stored in the file, else the
+    /// answer of its credential helper ([`Keychain::helper`]), run as
+    /// `docker-credential-NAME get` and killed after [`crate::HELPER_TIMEOUT`]; anonymous when
+    /// neither has one (a helper saying `credentials not found` included).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CredentialHelper`] when the helper is missing, fails, times out or answers
+    /// something else than credentials; its message is in the error.
+    pub fn resolve(&self, registry: &str) -> Result<Credential> {
+        let stored = self.get(registry);
+        if !stored.is_anonymous() {
+            return Ok(stored);
+        }
+        match self.helper(registry) {
+            Some(helper) => {
+                let host = normalize_registry(registry);
+                let timeout = self.helper_timeout.unwrap_or(HELPER_TIMEOUT);
+                match helper::get(helper, &host, timeout)? {
+                    None => Ok(Credential::Anonymous),
+                    Some(answer) => Credential::from_helper_answer(&answer).ok_or_else(|| {
+                        Error::CredentialHelper {
+                            helper: helper.to_owned(),
+                            registry: host,
+                            reason: "its answer is not the credentials JSON \
+                                     ({\"Username\":..,\"Secret\":..})"
+                                .to_owned(),
+                        }
+                    }),
+                }
+            }
+            None => Ok(Credential::Anonymous),
+        }
+    }
+
+    /// Sets the credential helper of every registry (`credsStore`), as a config file would.
+    pub fn set_creds_store(&mut self, helper: impl Into<String>) {
+        self.creds_store = Some(helper.into());
+    }
+
+    /// Sets the credential helper of `registry` (a `credHelpers` entry), as a config file
+    /// would.
+    pub fn set_cred_helper(&mut self, registry: &str, helper: impl Into<String>) {
+        self.helpers
+            .insert(normalize_registry(registry), helper.into());
+    }
+
+    /// How long a credential helper may run (default [`crate::HELPER_TIMEOUT`]).
+    pub fn set_helper_timeout(&mut self, timeout: std::time::Duration) {
+        self.helper_timeout = Some(timeout);
     }
 
     /// Parses a docker `config.json` (or podman `auth.json`); `path` names it in errors.
@@ -173,7 +261,7 @@ impl Keychain {
     /// over `username` and `password` as with docker), `username` and `password`; an empty
     /// entry is anonymous. Field names match case-insensitively, as Go's `encoding/json`
     /// does; other fields (`email`, ...) are ignored. `credsStore` and `credHelpers` are
-    /// recorded, not run.
+    /// recorded here and run by [`Keychain::resolve`].
     ///
     /// ```
     /// use std::path::Path;
@@ -265,12 +353,13 @@ impl Keychain {
     }
 
     /// The credentials docker and podman would use, from the files they read, in their
-    /// order: `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`, then
+    /// order: `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+    /// `$HOME/.config/containers/auth.json`, then
     /// `$DOCKER_CONFIG/config.json` or else `$HOME/.docker/config.json`. Missing files (and
     /// unset variables) are skipped; for a registry in several files the earliest file
     /// with credentials for it wins (an empty, anonymous entry does not hide a later one).
     ///
-    /// Credential helpers are not run: see [`Keychain`].
+    /// Credential helpers are recorded, to be run by [`Keychain::resolve`].
     ///
     /// # Errors
     ///
@@ -308,6 +397,10 @@ fn default_paths(env: impl Fn(&str) -> Option<OsString>) -> Vec<PathBuf> {
     }
     if let Some(dir) = var("XDG_RUNTIME_DIR") {
         paths.push(dir.join("containers").join("auth.json"));
+    }
+    if let Some(home) = var("HOME") {
+        // Where podman login writes without XDG_RUNTIME_DIR (and on macOS).
+        paths.push(home.join(".config").join("containers").join("auth.json"));
     }
     if let Some(dir) = var("DOCKER_CONFIG") {
         paths.push(dir.join("config.json"));
@@ -719,12 +812,16 @@ mod tests {
             [
                 PathBuf::from("/a/auth.json"),
                 PathBuf::from("/run/user/1000/containers/auth.json"),
+                PathBuf::from("/home/u/.config/containers/auth.json"),
                 PathBuf::from("/d/config.json"),
             ]
         );
         assert_eq!(
             default_paths(env(&[("HOME", "/home/u"), ("DOCKER_CONFIG", "")])),
-            [PathBuf::from("/home/u/.docker/config.json")]
+            [
+                PathBuf::from("/home/u/.config/containers/auth.json"),
+                PathBuf::from("/home/u/.docker/config.json")
+            ]
         );
         assert!(default_paths(env(&[])).is_empty());
     }

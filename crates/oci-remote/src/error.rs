@@ -72,6 +72,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// `GET /v2/` answered neither 2xx nor 401: the server is not a registry (or a TLS
+    /// server answered plain HTTP).
+    #[error("GET {url} answered {status}: not a registry")]
+    NotARegistry {
+        /// The URL asked (`BASE/v2/`).
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
     /// A manifest whose media type is neither an image manifest nor an index this crate reads.
     #[error("{reference}: unsupported manifest media type {media_type}")]
     UnsupportedMediaType {
@@ -95,6 +104,40 @@ pub enum Error {
         path: PathBuf,
         /// Why.
         reason: String,
+    },
+    /// A TLS certificate or key file (a CA file, a cert dir's `*.crt`, `*.cert`, `*.key`)
+    /// that cannot be read or holds no certificate or key.
+    #[error("TLS file {}: {reason}", path.display())]
+    TlsFiles {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A credential helper (`docker-credential-NAME`) failed, timed out or answered
+    /// something that is not credentials. `reason` is the helper's own message.
+    #[error("credential helper docker-credential-{helper} for {registry}: {reason}")]
+    CredentialHelper {
+        /// The helper's name (`desktop`, `pass`, `ecr-login`, ...).
+        helper: String,
+        /// The registry asked for.
+        registry: String,
+        /// Why.
+        reason: String,
+    },
+    /// The registry does not allow an operation: it answered 405 Method Not Allowed
+    /// (deletion is off), or refused a tag where only a digest is accepted (distribution
+    /// answers a `DELETE` by tag with 400 `DIGEST_INVALID`).
+    #[error("{url}: the registry does not allow {operation} ({status}){}", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    NotAllowed {
+        /// What was asked (`"deleting a manifest"`).
+        operation: &'static str,
+        /// The URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The registry's message.
+        message: Option<String>,
     },
     /// A parse or verification error (digest or size mismatch of a downloaded blob, bad JSON).
     #[error(transparent)]

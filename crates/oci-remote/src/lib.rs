@@ -10,12 +10,18 @@
 //! - [`Client`] (built by [`ClientBuilder`]): one HTTP agent (ureq, TLS by rustls), the
 //!   credentials ([`Keychain`] of [`Credential`]s, read from docker's `config.json` format),
 //!   per registry its scheme and tokens. Loopback registries speak plain HTTP; any other only
-//!   HTTPS unless allowed with [`ClientBuilder::insecure`].
+//!   HTTPS unless allowed with [`ClientBuilder::insecure`] or not verified
+//!   ([`ClientBuilder::tls_verify`]). TLS per host: CA files, a cert dir, `certs.d`
+//!   ([`DEFAULT_CERTS_D`]), client certificates. Credential helpers (`credsStore`,
+//!   `credHelpers`) are run as docker runs them ([`Keychain::resolve`]).
+//! - Registry-wide: [`Client::catalog`], [`Client::check_credentials`] (what `login` checks)
+//!   and [`AuthFile`] (an `auth.json` edited atomically).
 //! - [`Repository`]: blobs ([`Repository::blob`] verified as bytes flow and resumed with a
 //!   `Range` request after a broken connection, [`Repository::blob_exists`]), uploads
 //!   (monolithic, chunked [`UploadSession`]s, [`Repository::mount_blob`],
 //!   [`Repository::upload_stream`] for a stream whose digest is known only at its end),
-//!   manifests ([`Repository::manifest`] with content negotiation, `put`, `head`, `delete`),
+//!   manifests ([`Repository::manifest`] with content negotiation, `put`, `head`, `delete`,
+//!   [`Repository::tag`], [`Repository::delete_tag`]),
 //!   [`Repository::tags`] with pagination, [`Repository::referrers`] with the tag-schema
 //!   fallback.
 //! - Auth: anonymous, basic, and the bearer token flow ([`parse_challenges`] reads
@@ -62,12 +68,17 @@
 #![warn(missing_docs)]
 
 mod blob;
+mod catalog;
 mod challenge;
 mod client;
 mod credentials;
 mod error;
+mod helper;
+mod http;
 mod link;
+mod login;
 mod manifest;
+mod options;
 mod read;
 mod referrers;
 mod registry;
@@ -75,16 +86,20 @@ mod repository;
 mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 mod token;
 mod transport;
 mod upload;
 mod write;
 
 pub use challenge::{parse_challenges, AuthScheme, Challenge};
-pub use client::{Client, ClientBuilder, DEFAULT_CHUNK_SIZE, DEFAULT_JOBS, DEFAULT_RETRIES};
+pub use client::{Client, ClientBuilder};
 pub use credentials::{Credential, Keychain};
 pub use error::{Error, Result};
+pub use helper::HELPER_TIMEOUT;
+pub use login::AuthFile;
 pub use manifest::{FetchedManifest, ACCEPT};
+pub use options::{DEFAULT_CERTS_D, DEFAULT_CHUNK_SIZE, DEFAULT_JOBS, DEFAULT_RETRIES};
 pub use read::{get, image, index, Remote};
 pub use referrers::referrers_tag;
 pub use repository::Repository;

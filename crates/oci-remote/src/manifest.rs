@@ -6,8 +6,8 @@ use oci_types::limits::MAX_MANIFEST_SIZE;
 use oci_types::{Descriptor, Digest, MediaType};
 
 use crate::error::{Error, Result};
+use crate::http::{Answer, Call, Payload};
 use crate::repository::Repository;
-use crate::transport::{Answer, Call, Payload};
 
 /// The manifest media types asked for, best first: OCI and Docker images and indexes.
 pub const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -147,18 +147,56 @@ impl Repository {
         Ok((digest, subject_handled))
     }
 
-    /// Deletes a manifest by digest (registries refuse deletion by tag, and many refuse it
-    /// altogether unless configured to allow it).
+    /// Deletes a manifest by digest, and with it every tag that names it (many registries
+    /// refuse deletion unless configured to allow it: [`Error::NotAllowed`]).
     pub fn delete_manifest(&self, digest: &Digest) -> Result<()> {
+        self.delete_reference(digest.as_str(), "deleting a manifest")
+    }
+
+    /// Deletes a tag alone, leaving the manifest and its other tags (`DELETE` of the tag, as
+    /// the distribution spec allows). Registries that do not support it answer 405:
+    /// [`Error::NotAllowed`] (distribution 2.8 is one; delete by digest there).
+    pub fn delete_tag(&self, tag: &str) -> Result<()> {
+        self.delete_reference(tag, "deleting a tag")
+    }
+
+    fn delete_reference(&self, reference: &str, operation: &'static str) -> Result<()> {
         let answer = self.send(
-            &self.push_scope(),
-            Call::new("DELETE", self.path(&format!("manifests/{digest}"))),
+            &self.delete_scope(),
+            Call::new("DELETE", self.path(&format!("manifests/{reference}"))),
         )?;
+        let by_tag = reference.parse::<Digest>().is_err();
         match answer.status() {
             200..=299 => Ok(()),
-            404 => Err(self.manifest_not_found(digest.as_str())),
+            404 => Err(self.manifest_not_found(reference)),
+            status @ (400 | 405) => match answer.into_error("DELETE") {
+                Error::Status {
+                    url, code, message, ..
+                } if status == 405
+                    || (by_tag
+                        && matches!(code.as_deref(), Some("DIGEST_INVALID" | "UNSUPPORTED"))) =>
+                {
+                    Err(Error::NotAllowed {
+                        operation,
+                        url,
+                        status,
+                        message,
+                    })
+                }
+                other => Err(other),
+            },
             _ => Err(answer.into_error("DELETE")),
         }
+    }
+
+    /// Tags the manifest or index `reference` (a tag or digest) as `new_tag` too: its bytes
+    /// are fetched and put under the new tag, nothing else is uploaded (every blob and child
+    /// is in the repository already). Returns its descriptor.
+    pub fn tag(&self, reference: &str, new_tag: &str) -> Result<Descriptor> {
+        let manifest = self.manifest(reference)?;
+        let (digest, _) = self.put_manifest_only(new_tag, &manifest.media_type, &manifest.bytes)?;
+        debug_assert_eq!(digest, manifest.digest);
+        Ok(manifest.descriptor())
     }
 
     fn manifest_not_found(&self, reference: &str) -> Error {

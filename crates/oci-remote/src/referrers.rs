@@ -6,8 +6,8 @@ use oci_types::{Descriptor, Digest, Index, MediaType};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::http::query_escape;
 use crate::repository::Repository;
-use crate::transport::query_escape;
 
 /// The fallback tag of a subject: `sha256-<hex>`, cut to 128 characters (a tag's limit).
 pub fn referrers_tag(subject: &Digest) -> String {
@@ -43,10 +43,12 @@ impl Repository {
             url = format!("{url}?artifactType={}", query_escape(t));
         }
         let mut merged: Option<Index> = None;
+        let scopes = self.pull_scope();
         let found = self.get_pages(
             url,
             Some(MediaType::OciIndex.as_str()),
             "referrers list",
+            &scopes,
             |page_url, body| {
                 let page = Index::from_slice(&body).map_err(|e| Error::InvalidResponse {
                     url: page_url.to_owned(),

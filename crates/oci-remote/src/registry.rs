@@ -6,11 +6,11 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::challenge::{parse_challenges, AuthScheme, Challenge};
-use crate::client::{is_loopback_host, Client};
 use crate::credentials::Credential;
 use crate::error::{Error, Result};
+use crate::http::{Anonymous, Call, Http};
+use crate::options::is_loopback_host;
 use crate::token;
-use crate::transport;
 
 /// Per-registry state, shared by every repository handle of one client.
 pub(crate) struct RegistryState {
@@ -18,9 +18,10 @@ pub(crate) struct RegistryState {
     pub(crate) host: String,
     /// The host requests go to (`registry-1.docker.io` for Docker Hub).
     api_host: String,
-    allow_http: bool,
     ping: Mutex<Option<Ping>>,
     tokens: Mutex<HashMap<String, Token>>,
+    /// The credential, looked up (a credential helper run) on first use.
+    credential: Mutex<Option<Credential>>,
     /// Held while a token is fetched, so that threads wanting the same scopes wait for one
     /// fetch instead of each asking the token server.
     fetching: Mutex<()>,
@@ -41,7 +42,22 @@ struct Token {
 }
 
 impl RegistryState {
-    pub(crate) fn new(host: &str, allow_http: bool) -> RegistryState {
+    /// The credential of this registry: the keychain's, or its credential helper's answer
+    /// (the helper is run once per client and registry).
+    pub(crate) fn credential(&self, http: &Http) -> Result<Credential> {
+        let mut slot = self
+            .credential
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(credential) = slot.as_ref() {
+            return Ok(credential.clone());
+        }
+        let credential = http.options().keychain.resolve(&self.host)?;
+        *slot = Some(credential.clone());
+        Ok(credential)
+    }
+
+    pub(crate) fn new(host: &str) -> RegistryState {
         let api_host = match host {
             "docker.io" | "index.docker.io" => "registry-1.docker.io",
             other => other,
@@ -49,70 +65,70 @@ impl RegistryState {
         RegistryState {
             host: host.to_owned(),
             api_host: api_host.to_owned(),
-            allow_http,
             ping: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
+            credential: Mutex::new(None),
             fetching: Mutex::new(()),
         }
     }
 
     /// The base URL and challenge, asking `/v2/` on first use: plain HTTP for a loopback
-    /// registry; HTTPS, then plain HTTP after a failed HTTPS connection, for one allowed with
-    /// `insecure`; HTTPS only for every other.
-    pub(crate) fn ping(&self, client: &Client) -> Result<Ping> {
+    /// registry without TLS settings of its own; HTTPS, then plain HTTP after a failed HTTPS
+    /// connection, for one where plain HTTP is allowed (loopback with TLS settings, named
+    /// insecure, or not verified); HTTPS only for every other. When the plain-HTTP attempt
+    /// fails too, the HTTPS error is the one reported: it names the real problem (a
+    /// certificate, a refused connection), where a TLS server's answer to plain HTTP does not.
+    pub(crate) fn ping(&self, http: &Http) -> Result<Ping> {
         let mut slot = self.ping.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(ping) = slot.as_ref() {
             return Ok(ping.clone());
         }
         let https = format!("https://{}", self.api_host);
-        let retries = client.options().retries_value().0;
-        let ping = if is_loopback_host(&self.api_host) {
-            // Loopback registries speak plain HTTP, as go-containerregistry assumes.
-            self.ping_at(client, &format!("http://{}", self.api_host), retries)?
-        } else if self.allow_http {
-            // One HTTPS attempt: a plain-HTTP server fails the handshake at once.
-            match self.ping_at(client, &https, 0) {
+        let plain = format!("http://{}", self.api_host);
+        let retries = http.options().retries_value().0;
+        let ping = if is_loopback_host(&self.api_host) && !http.has_custom_tls(&self.api_host)? {
+            // Loopback registries speak plain HTTP, as go-containerregistry assumes; one that
+            // answers plain HTTP with something else than a registry (a TLS server's 400) is
+            // tried in HTTPS, and its error, naming the certificate problem, is reported.
+            match self.ping_at(http, &plain, retries) {
                 Ok(ping) => ping,
-                Err(Error::Transport { .. }) => {
-                    self.ping_at(client, &format!("http://{}", self.api_host), retries)?
+                Err(plain_error @ Error::NotARegistry { status: 400, .. }) => self
+                    .ping_at(http, &https, 0)
+                    .map_err(|https_error| match https_error {
+                        Error::Transport { .. } => https_error,
+                        _ => plain_error,
+                    })?,
+                Err(e) => return Err(e),
+            }
+        } else if http.options().allows_plain_http(&self.api_host) {
+            // One HTTPS attempt: a plain-HTTP server fails the handshake at once.
+            match self.ping_at(http, &https, 0) {
+                Ok(ping) => ping,
+                Err(https_error @ Error::Transport { .. }) => {
+                    match self.ping_at(http, &plain, retries) {
+                        Ok(ping) => ping,
+                        Err(_) => return Err(https_error),
+                    }
                 }
                 Err(e) => return Err(e),
             }
         } else {
-            self.ping_at(client, &https, retries)?
+            self.ping_at(http, &https, retries)?
         };
         *slot = Some(ping.clone());
         Ok(ping)
     }
 
     /// `GET BASE/v2/`, retried `retries` times on a 5xx, 429 or broken connection.
-    fn ping_at(&self, client: &Client, base: &str, retries: u32) -> Result<Ping> {
+    fn ping_at(&self, http: &Http, base: &str, retries: u32) -> Result<Ping> {
         let url = format!("{base}/v2/");
-        let mut backoff = client.options().retries_value().1;
-        let mut attempt = 0;
-        let response = loop {
-            let result = client.inner.agent.get(&url).call();
-            let again = match &result {
-                Ok(r) => transport::retryable_status(r.status().as_u16()),
-                Err(e) => transport::retryable_transport(e),
-            };
-            if again && attempt < retries {
-                attempt += 1;
-                std::thread::sleep(backoff);
-                backoff *= 2;
-                continue;
-            }
-            break result.map_err(|e| Error::Transport {
-                method: "GET",
-                url: url.clone(),
-                source: Box::new(e),
-            })?;
-        };
-        let status = response.status().as_u16();
+        let answer = http.send(Call::new("GET", url.clone()).retries(retries), &Anonymous)?;
+        let status = answer.status();
         let challenge = match status {
             200..=299 => None,
             401 => {
-                let header = response
+                let header = answer
+                    .response
                     .headers()
                     .get_all("www-authenticate")
                     .iter()
@@ -137,13 +153,11 @@ impl RegistryState {
                     }
                 }
             }
-            _ => {
-                return Err(Error::InvalidResponse {
-                    url,
-                    reason: format!("GET /v2/ answered {status}: not a registry"),
-                })
-            }
+            _ => return Err(Error::NotARegistry { url, status }),
         };
+        // Read the (small) body, so that the connection goes back to the pool for the
+        // requests that follow instead of being closed.
+        let _ = answer.read_limited("GET", 64 << 10);
         Ok(Ping {
             base: base.to_owned(),
             challenge,
@@ -154,14 +168,15 @@ impl RegistryState {
     /// registry wants one and none is cached.
     pub(crate) fn authorization(
         &self,
-        client: &Client,
+        http: &Http,
         ping: &Ping,
         scopes: &[String],
     ) -> Result<Option<String>> {
-        let credential = client.options().keychain_ref().get(&self.host);
+        // A registry that asks for nothing gets nothing: no helper is run for it.
         let Some(challenge) = &ping.challenge else {
             return Ok(None);
         };
+        let credential = self.credential(http)?;
         match challenge.scheme {
             AuthScheme::Basic => Ok(credential.basic_header()),
             AuthScheme::Bearer => {
@@ -177,7 +192,7 @@ impl RegistryState {
                 if let Some(cached) = self.cached_token(&key) {
                     return Ok(Some(cached));
                 }
-                let fetched = token::fetch(client, &self.host, challenge, scopes, &credential)?;
+                let fetched = token::fetch(http, &self.host, challenge, scopes, &credential)?;
                 let lifetime = Duration::from_secs(fetched.expires_in.max(60));
                 let value = fetched.token;
                 self.tokens
@@ -212,5 +227,71 @@ impl RegistryState {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&scopes.join(" "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+    use crate::options::Options;
+
+    /// A one-thread HTTP server answering `GET /v2/` with a bearer challenge and
+    /// `GET /token?...` with a token, recording the token requests' targets.
+    fn fake_registry() -> (String, std::sync::mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let realm = format!("http://{host}/token");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                let target = request.split(' ').nth(1).unwrap_or("").to_owned();
+                let response = if target == "/v2/" {
+                    format!(
+                        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"{realm}\",service=\"fake\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                } else {
+                    tx.send(target).unwrap();
+                    let body = r#"{"token":"t0k","expires_in":300}"#;
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
+                stream.write_all(response.as_bytes()).unwrap();
+            }
+        });
+        (host, rx)
+    }
+
+    #[test]
+    fn ping_and_token_fetch_need_no_client() {
+        let (host, requests) = fake_registry();
+        let http = Http::new(Options::default());
+        let registry = RegistryState::new(&host);
+        let ping = registry.ping(&http).unwrap();
+        assert_eq!(ping.base, format!("http://{host}"));
+        assert_eq!(ping.challenge.as_ref().unwrap().scheme, AuthScheme::Bearer);
+        let scopes = vec!["repository:a/b:pull".to_owned()];
+        let auth = registry.authorization(&http, &ping, &scopes).unwrap();
+        assert_eq!(auth.as_deref(), Some("Bearer t0k"));
+        assert_eq!(
+            requests.recv().unwrap(),
+            "/token?service=fake&scope=repository%3Aa%2Fb%3Apull"
+        );
+        // Cached: a second request for the same scopes asks the token server nothing.
+        registry.authorization(&http, &ping, &scopes).unwrap();
+        assert!(requests.try_recv().is_err());
     }
 }

@@ -3,10 +3,13 @@
 use std::fmt;
 use std::sync::Arc;
 
+use oci_types::Reference;
+
 use crate::client::Client;
 use crate::error::Result;
+use crate::http::{Answer, Call};
 use crate::registry::RegistryState;
-use crate::transport::{self, Answer, Call};
+use crate::transport;
 
 /// One repository (`host/name`) of a registry, through a [`Client`].
 ///
@@ -29,6 +32,18 @@ impl fmt::Debug for Repository {
 impl fmt::Display for Repository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.registry.host, self.name)
+    }
+}
+
+impl Client {
+    /// A handle on the repository a reference names (its tag or digest is ignored here).
+    pub fn repository(&self, reference: &Reference) -> Repository {
+        self.repository_at(reference.domain(), reference.path())
+    }
+
+    /// A handle on repository `name` of registry `host[:port]` (`docker.io` is Docker Hub).
+    pub fn repository_at(&self, host: &str, name: &str) -> Repository {
+        Repository::new(self.clone(), self.registry(host), name.to_owned())
     }
 }
 
@@ -66,12 +81,17 @@ impl Repository {
         vec![format!("repository:{}:pull,push", self.name)]
     }
 
+    /// `repository:NAME:delete` and pull (docker's token servers ask for `*` or `delete`).
+    pub(crate) fn delete_scope(&self) -> Vec<String> {
+        vec![format!("repository:{}:delete,pull", self.name)]
+    }
+
     /// `/v2/NAME/` + `rest`.
     pub(crate) fn path(&self, rest: &str) -> String {
         format!("/v2/{}/{rest}", self.name)
     }
 
     pub(crate) fn send(&self, scopes: &[String], call: Call<'_>) -> Result<Answer> {
-        transport::send(&self.client, &self.registry, scopes, call)
+        transport::send(self.client.http(), &self.registry, scopes, call)
     }
 }

@@ -6,9 +6,9 @@ use oci_types::limits::MAX_MANIFEST_SIZE;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::http::Call;
 use crate::link;
 use crate::repository::Repository;
-use crate::transport::Call;
 
 /// The most pages of one listing followed (a registry that pages forever is cut off).
 pub const MAX_PAGES: usize = 10_000;
@@ -32,7 +32,8 @@ impl Repository {
             None => self.path("tags/list"),
         };
         let mut tags = Vec::new();
-        let found = self.get_pages(url, None, "tag list", |page_url, body| {
+        let scopes = self.pull_scope();
+        let found = self.get_pages(url, None, "tag list", &scopes, |page_url, body| {
             let page: TagList =
                 serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
                     url: page_url.to_owned(),
@@ -42,10 +43,11 @@ impl Repository {
             Ok(())
         })?;
         if !found {
+            // "repository NAME not found in HOST".
             return Err(Error::NotFound {
                 what: "repository",
-                reference: "tags/list".to_owned(),
-                repository: self.to_string(),
+                reference: self.name.clone(),
+                repository: self.registry().to_owned(),
             });
         }
         Ok(tags)
@@ -59,6 +61,7 @@ impl Repository {
         mut url: String,
         accept: Option<&str>,
         what: &str,
+        scopes: &[String],
         mut on_page: impl FnMut(&str, Vec<u8>) -> Result<()>,
     ) -> Result<bool> {
         let mut visited = HashSet::new();
@@ -73,7 +76,7 @@ impl Repository {
             if let Some(accept) = accept {
                 call = call.header("Accept", accept);
             }
-            let answer = self.send(&self.pull_scope(), call)?;
+            let answer = self.send(scopes, call)?;
             match answer.status() {
                 200 => {}
                 404 if visited.len() == 1 => return Ok(false),

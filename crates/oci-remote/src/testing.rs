@@ -24,7 +24,7 @@
 pub mod http;
 mod registry;
 
-pub use registry::{Registry, PASSWORD, TOKEN_ISSUER, TOKEN_SERVICE, USER};
+pub use registry::{Registry, TestCerts, PASSWORD, TOKEN_ISSUER, TOKEN_SERVICE, USER};
 
 use std::process::Command;
 

@@ -4,9 +4,9 @@
 use serde::Deserialize;
 
 use crate::challenge::Challenge;
-use crate::client::Client;
 use crate::credentials::Credential;
 use crate::error::{Error, Result};
+use crate::http::{Anonymous, Call, Http, Payload};
 
 /// The largest token response read (real ones are a few KiB).
 const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
@@ -27,12 +27,13 @@ struct TokenResponse {
     expires_in: Option<u64>,
 }
 
-/// Fetches a token from the challenge's realm for `scopes`.
+/// Fetches a token from the challenge's realm for `scopes`, through the HTTP layer (the same
+/// host policy, TLS settings and retries as every other request).
 ///
 /// Basic credentials go as a `GET` with basic auth (what the docker CLI does); an identity
 /// token goes as an OAuth2 `POST` with `grant_type=refresh_token`.
 pub(crate) fn fetch(
-    client: &Client,
+    http: &Http,
     registry: &str,
     challenge: &Challenge,
     scopes: &[String],
@@ -42,55 +43,56 @@ pub(crate) fn fetch(
         registry: registry.to_owned(),
         reason: "the Bearer challenge names no realm".to_owned(),
     })?;
-    check_realm(client, registry, realm)?;
+    if !(realm.starts_with("https://") || realm.starts_with("http://")) {
+        return Err(Error::Unauthorized {
+            registry: registry.to_owned(),
+            reason: format!("the token realm {realm:?} is not an http(s) URL"),
+        });
+    }
     let service = challenge.service().unwrap_or("");
-    let agent = &client.inner.agent;
-    let result = match credential {
+    let form;
+    let call = match credential {
         Credential::IdentityToken(refresh) => {
-            let scope = scopes.join(" ");
-            let mut form = vec![
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.as_str()),
-                ("client_id", "ocikit"),
+            let mut fields = vec![
+                ("grant_type", "refresh_token".to_owned()),
+                ("refresh_token", refresh.clone()),
+                ("client_id", "ocikit".to_owned()),
             ];
             if !service.is_empty() {
-                form.push(("service", service));
+                fields.push(("service", service.to_owned()));
             }
-            if !scope.is_empty() {
-                form.push(("scope", scope.as_str()));
+            if !scopes.is_empty() {
+                fields.push(("scope", scopes.join(" ")));
             }
-            agent.post(realm).send_form(form)
+            form = encode_query(&fields);
+            Call::new("POST", realm)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(Payload::Bytes(form.as_bytes()))
         }
         other => {
-            let mut request = agent.get(realm);
+            let mut fields = Vec::new();
             if !service.is_empty() {
-                request = request.query("service", service);
+                fields.push(("service", service.to_owned()));
             }
             for scope in scopes {
-                request = request.query("scope", scope);
+                fields.push(("scope", scope.clone()));
             }
+            let url = if fields.is_empty() {
+                realm.to_owned()
+            } else {
+                let sep = if realm.contains('?') { '&' } else { '?' };
+                format!("{realm}{sep}{}", encode_query(&fields))
+            };
+            let mut call = Call::new("GET", url);
             if let Some(basic) = other.basic_header() {
-                request = request.header("Authorization", basic);
+                call = call.header("Authorization", basic);
             }
-            request.call()
+            call
         }
     };
-    let mut response = result.map_err(|e| Error::Transport {
-        method: "GET",
-        url: realm.to_owned(),
-        source: Box::new(e),
-    })?;
-    let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_TOKEN_RESPONSE)
-        .read_to_vec()
-        .map_err(|e| Error::Transport {
-            method: "GET",
-            url: realm.to_owned(),
-            source: Box::new(e),
-        })?;
+    let answer = http.send(call, &Anonymous)?;
+    let status = answer.status();
+    let body = answer.read_limited("GET", MAX_TOKEN_RESPONSE)?;
     if status != 200 {
         return Err(Error::Unauthorized {
             registry: registry.to_owned(),
@@ -120,22 +122,41 @@ pub(crate) fn fetch(
     })
 }
 
-/// A realm must be HTTPS unless its host is one plain HTTP is allowed for.
-fn check_realm(client: &Client, registry: &str, realm: &str) -> Result<()> {
-    if realm.starts_with("https://") {
-        return Ok(());
-    }
-    if let Some(rest) = realm.strip_prefix("http://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if client.options().allows_plain_http(host) {
-            return Ok(());
+/// `a=1&b=2`, each value percent-encoded.
+fn encode_query(fields: &[(&str, String)]) -> String {
+    fields
+        .iter()
+        .map(|(name, value)| format!("{name}={}", query_escape_all(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes everything but unreserved characters (a scope's `:` and `,` too, as Go's
+/// `url.Values` does).
+fn query_escape_all(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
-        return Err(Error::InsecureRefused {
-            registry: host.to_owned(),
-        });
     }
-    Err(Error::Unauthorized {
-        registry: registry.to_owned(),
-        reason: format!("the token realm {realm:?} is not an http(s) URL"),
-    })
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_are_encoded() {
+        assert_eq!(
+            encode_query(&[
+                ("service", "reg istry".to_owned()),
+                ("scope", "repository:a/b:pull,push".to_owned())
+            ]),
+            "service=reg%20istry&scope=repository%3Aa%2Fb%3Apull%2Cpush"
+        );
+    }
 }

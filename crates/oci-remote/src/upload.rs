@@ -8,9 +8,9 @@ use std::thread;
 use oci_types::{Digest, Digester};
 
 use crate::error::{Error, Result};
+use crate::http::{query_escape, Answer, Call, Payload};
 use crate::link;
 use crate::repository::Repository;
-use crate::transport::{query_escape, Answer, Call, Payload};
 
 /// An upload session the registry opened (`POST /v2/NAME/blobs/uploads/`): the URL of its next
 /// request and how many bytes it holds.

@@ -19,7 +19,7 @@ destination. Layers already compressed are copied as they are to a registry; unc
 Credentials: --src-creds/--dest-creds (or --creds of push and pull) USER:PASS, or USER to be \
 asked for the password on the terminal; otherwise those of --authfile, else of \
 $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json or \
-~/.docker/config.json (credential helpers are not run). Registries are spoken to over HTTPS, \
+~/.docker/config.json (their credential helpers are run). Registries are spoken to over HTTPS, \
 except loopback ones (localhost, 127.0.0.0/8, ::1) and those named by --insecure-registry, \
 which may use plain HTTP."
     };
@@ -194,6 +194,13 @@ pub(crate) enum Command {
         #[command(flatten)]
         registry: RegistryArgs,
     },
+    /// ls, catalog, manifest, config, digest, blob, delete, tag (cmd/registry.rs).
+    #[command(flatten)]
+    Registry(crate::cmd::registry::RegistryCommand),
+    /// Log in to a registry: check the credentials with it, then store them in auth.json.
+    Login(crate::cmd::login::LoginArgs),
+    /// Log out of a registry: remove its credentials from auth.json.
+    Logout(crate::cmd::login::LogoutArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,6 +297,18 @@ pub(crate) struct RegistryArgs {
     /// registries may always use it; every other one must speak HTTPS.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub(crate) insecure_registry: Vec<String>,
+    /// Verify certificates (--tls-verify=false: do not, and allow plain HTTP after a failed
+    /// HTTPS connection).
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_value_t = true, default_missing_value = "true")]
+    pub(crate) tls_verify: bool,
+    /// The same as --tls-verify=false (crane's spelling).
+    #[arg(long)]
+    pub(crate) insecure: bool,
+    /// A directory of certificates: CAs *.crt, client certificate *.cert with its *.key
+    /// (default: /etc/containers/certs.d/HOST[:PORT], /etc/docker/certs.d/HOST[:PORT]).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cert_dir: Option<PathBuf>,
     /// How many blobs to upload at once [default: 4] (downloads go one blob at a time).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: Option<u16>,

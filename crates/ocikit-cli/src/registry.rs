@@ -51,6 +51,10 @@ impl<'a> Access<'a> {
         if let Some(jobs) = self.args.jobs {
             builder = builder.jobs(usize::from(jobs));
         }
+        builder = builder.tls_verify(self.args.tls_verify && !self.args.insecure);
+        if let Some(dir) = &self.args.cert_dir {
+            builder = builder.cert_dir(dir);
+        }
         Ok(builder.build())
     }
 
@@ -60,6 +64,11 @@ impl<'a> Access<'a> {
     pub(crate) fn explain(&self, e: oci_remote::Error, reference: &Reference) -> anyhow::Error {
         let host = reference.domain();
         let hint = match &e {
+            oci_remote::Error::Transport { .. } if e.to_string().contains("certificate") => Some(
+                "(trust the registry's CA with --cert-dir DIR, or skip verification with \
+                     --tls-verify=false)"
+                    .to_owned(),
+            ),
             oci_remote::Error::Transport { url, .. }
                 if url.starts_with("https://") && !self.allows_http(host) =>
             {
@@ -70,8 +79,8 @@ impl<'a> Access<'a> {
             oci_remote::Error::Unauthorized { .. } if self.creds.is_none() => {
                 self.helper(host).map(|helper| {
                     format!(
-                        "(the credentials for {host} are kept by docker-credential-{helper}, \
-                         which ocikit does not run: give --creds or --authfile)"
+                        "(the credentials for {host} came from docker-credential-{helper}: \
+                         give --creds or --authfile to use others)"
                     )
                 })
             }
@@ -90,6 +99,7 @@ impl<'a> Access<'a> {
             .insecure_registry
             .iter()
             .fold(Client::builder(), |b, h| b.insecure(h.as_str()))
+            .tls_verify(self.args.tls_verify && !self.args.insecure)
             .allows_plain_http(host)
     }
 
@@ -121,7 +131,7 @@ fn credential(creds: &Secret, host: &str) -> Result<Credential> {
 }
 
 /// Reads a password from the terminal without echoing it (`stty -echo` on `/dev/tty`).
-fn ask_password(prompt: &str) -> Result<String> {
+pub(crate) fn ask_password(prompt: &str) -> Result<String> {
     let Ok(mut tty) = OpenOptions::new().read(true).write(true).open("/dev/tty") else {
         usage!("--creds USER: no terminal to ask for the password on (give USER:PASS)");
     };
@@ -161,6 +171,9 @@ mod tests {
             authfile: None,
             insecure_registry: vec!["10.0.0.5".into(), "[fd00::1]".into()],
             jobs: None,
+            tls_verify: true,
+            insecure: false,
+            cert_dir: None,
         };
         let secret = Secret("joe:pa:ss".into());
         let access = Access::new(Some(&secret), &args);

@@ -43,6 +43,127 @@ enum Auth<'a> {
     Token { realm: &'a str, cert: &'a Path },
 }
 
+/// Certificates made by `openssl` for a TLS registry on 127.0.0.1: a CA and a server
+/// certificate it signed (for `127.0.0.1` and `localhost`).
+#[derive(Debug)]
+pub struct TestCerts {
+    dir: TempDir,
+}
+
+impl TestCerts {
+    /// Makes a CA and a server certificate with `openssl` in a temporary directory; `None`
+    /// when `openssl` is missing outside CI.
+    ///
+    /// # Panics
+    /// When `openssl` fails (its output is in the message), or is missing in CI.
+    pub fn make() -> Option<TestCerts> {
+        if !require("openssl") {
+            return None;
+        }
+        let dir = check(
+            tempfile::Builder::new().prefix("ocikit-certs-").tempdir(),
+            "creating the certificates' directory",
+        );
+        let run = |args: &[&str]| {
+            let out = check(
+                Command::new("openssl")
+                    .args(args)
+                    .current_dir(dir.path())
+                    .output(),
+                "running openssl",
+            );
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let common = ["-newkey", "rsa:2048", "-nodes", "-days", "2"];
+        run(&[
+            &["req", "-x509"][..],
+            &common,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-subj",
+                "/CN=ocikit-test-ca",
+            ],
+        ]
+        .concat());
+        run(&[
+            &["req", "-x509"][..],
+            &common,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.crt",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+            ],
+        ]
+        .concat());
+        run(&[
+            &["req", "-x509"][..],
+            &common,
+            &[
+                "-keyout",
+                "client.key",
+                "-out",
+                "client.cert",
+                "-subj",
+                "/CN=ocikit-test-client",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-addext",
+                "extendedKeyUsage=clientAuth",
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+            ],
+        ]
+        .concat());
+        Some(TestCerts { dir })
+    }
+
+    /// The CA certificate (PEM), what a client must trust.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    /// The server certificate (PEM).
+    pub fn server_cert(&self) -> PathBuf {
+        self.dir.path().join("server.crt")
+    }
+
+    /// The server's private key (PEM).
+    pub fn server_key(&self) -> PathBuf {
+        self.dir.path().join("server.key")
+    }
+
+    /// A client certificate signed by the CA (PEM), what a [`Registry::start_mtls`] registry
+    /// asks for.
+    pub fn client_cert(&self) -> PathBuf {
+        self.dir.path().join("client.cert")
+    }
+
+    /// The client certificate's private key (PEM).
+    pub fn client_key(&self) -> PathBuf {
+        self.dir.path().join("client.key")
+    }
+}
+
 /// A running `docker-registry` on 127.0.0.1 with its own storage in a temporary directory.
 ///
 /// Dropping it kills the process, waits for it and removes the directory; dropped while the
@@ -87,7 +208,38 @@ impl Registry {
         Registry::launch(&Auth::Token { realm, cert })
     }
 
+    /// A registry speaking HTTPS only, with the server certificate of `certs`, asking for
+    /// [`USER`] and [`PASSWORD`] when `basic`.
+    ///
+    /// # Panics
+    /// As [`Registry::start`].
+    pub fn start_tls(certs: &TestCerts, basic: bool) -> Option<Registry> {
+        let auth = if basic { Auth::Basic } else { Auth::None };
+        Registry::launch_with(&auth, Some(certs))
+    }
+
+    /// A registry speaking HTTPS only that asks every client for a certificate signed by the
+    /// CA of `certs` ([`TestCerts::client_cert`]); no other auth.
+    ///
+    /// # Panics
+    /// As [`Registry::start`].
+    pub fn start_mtls(certs: &TestCerts) -> Option<Registry> {
+        Registry::launch_tls(&Auth::None, Some(certs), true)
+    }
+
     fn launch(auth: &Auth<'_>) -> Option<Registry> {
+        Registry::launch_with(auth, None)
+    }
+
+    fn launch_with(auth: &Auth<'_>, tls: Option<&TestCerts>) -> Option<Registry> {
+        Registry::launch_tls(auth, tls, false)
+    }
+
+    fn launch_tls(
+        auth: &Auth<'_>,
+        tls: Option<&TestCerts>,
+        client_certs: bool,
+    ) -> Option<Registry> {
         if !require("docker-registry") {
             return None;
         }
@@ -123,6 +275,23 @@ impl Registry {
                 cert.display()
             ),
         };
+        let tls_section = match tls {
+            None => String::new(),
+            Some(certs) => {
+                let mut section = format!(
+                    "  tls:\n    certificate: \"{}\"\n    key: \"{}\"\n",
+                    certs.server_cert().display(),
+                    certs.server_key().display()
+                );
+                if client_certs {
+                    section.push_str(&format!(
+                        "    clientcas:\n      - \"{}\"\n",
+                        certs.ca().display()
+                    ));
+                }
+                section
+            }
+        };
         for _ in 0..PORT_ATTEMPTS {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
             let config = format!(
@@ -132,7 +301,7 @@ impl Registry {
                  maintenance:\n    uploadpurging:\n      enabled: false\n\
                  http:\n  addr: {addr}\n  secret: ocikit-test-secret\n  headers:\n    \
                  X-Ocikit-Instance: [\"{instance}\"]\n\
-                 {auth_section}",
+                 {tls_section}{auth_section}",
                 storage.display()
             );
             let config_path = dir.path().join("config.yml");
@@ -155,7 +324,7 @@ impl Registry {
                 }
             }
             let mut child = check(command.spawn(), "starting docker-registry");
-            match wait_ready(&mut child, addr, &instance) {
+            match wait_ready(&mut child, addr, &instance, tls.is_some()) {
                 Ready::Yes => {
                     return Some(Registry {
                         child,
@@ -283,8 +452,9 @@ fn free_port() -> u16 {
     check(listener.local_addr(), "the probe listener's address").port()
 }
 
-/// Polls `GET /v2/` on `addr` until the registry tagged `instance` answers 200 or 401.
-fn wait_ready(child: &mut Child, addr: SocketAddr, instance: &str) -> Ready {
+/// Polls `GET /v2/` on `addr` until the registry tagged `instance` answers 200 or 401 (a TLS
+/// registry: until it answers plain HTTP with Go's 400, which carries no instance header).
+fn wait_ready(child: &mut Child, addr: SocketAddr, instance: &str, tls: bool) -> Ready {
     let deadline = Instant::now() + START_TIMEOUT;
     let host = addr.to_string();
     while Instant::now() < deadline {
@@ -292,6 +462,9 @@ fn wait_ready(child: &mut Child, addr: SocketAddr, instance: &str) -> Ready {
             return Ready::Exited(status.to_string());
         }
         if let Ok((status, headers, _)) = try_request(&host, "GET", "/v2/", &[], b"") {
+            if tls && status == 400 {
+                return Ready::Yes;
+            }
             if (status == 200 || status == 401)
                 && header(&headers, "x-ocikit-instance") == Some(instance)
             {

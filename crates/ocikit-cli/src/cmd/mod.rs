@@ -4,6 +4,8 @@ mod append;
 mod convert;
 mod inspect;
 mod layer;
+pub(crate) mod login;
+pub(crate) mod registry;
 mod sink;
 mod source;
 mod store;
@@ -23,6 +25,9 @@ use crate::usage;
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
     let progress = Progress::new(cli.quiet);
     match cli.command {
+        Command::Registry(command) => registry::run(command).map(|()| ExitCode::SUCCESS),
+        Command::Login(args) => login::login(args).map(|()| ExitCode::SUCCESS),
+        Command::Logout(args) => login::logout(args).map(|()| ExitCode::SUCCESS),
         Command::Inspect {
             src,
             json,

@@ -6,6 +6,7 @@ mod crash;
 mod errors;
 mod images;
 mod interop;
+mod registry_cmds;
 mod remote;
 mod store;
 mod support;
