@@ -418,39 +418,3 @@ mod tests {
         assert!(ends(&[]).is_none());
     }
 }
-
-#[cfg(test)]
-mod timing {
-    /// `cargo test --release -p oci-stream --lib scan_speed -- --ignored --nocapture`: the
-    /// time of walking libdeflate's output against that of compressing (best of 7).
-    #[test]
-    #[ignore]
-    fn scan_speed() {
-        let path = std::env::var("OCI_STREAM_SCAN_INPUT").unwrap_or("/tmp/stream-8m.tar".into());
-        let input = std::fs::read(path).unwrap();
-        for level in [1, 2] {
-            let lvl = libdeflater::CompressionLvl::new(level).unwrap();
-            let mut c = libdeflater::Compressor::new(lvl);
-            let (mut compress, mut scan) = (std::time::Duration::MAX, std::time::Duration::MAX);
-            for _ in 0..7 {
-                let t = std::time::Instant::now();
-                let outs = input
-                    .chunks(1 << 20)
-                    .map(|b| {
-                        let mut out = vec![0; c.deflate_compress_bound(b.len())];
-                        let n = c.deflate_compress(b, &mut out).unwrap();
-                        out.truncate(n);
-                        out
-                    })
-                    .collect::<Vec<_>>();
-                compress = compress.min(t.elapsed());
-                let t = std::time::Instant::now();
-                for o in &outs {
-                    assert!(super::ends(o).is_some());
-                }
-                scan = scan.min(t.elapsed());
-            }
-            eprintln!("level {level}: compress {compress:?} scan {scan:?}");
-        }
-    }
-}
