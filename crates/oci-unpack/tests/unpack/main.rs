@@ -1,0 +1,7 @@
+//! oci-unpack's integration tests.
+#![allow(clippy::unwrap_used)] // tests
+
+mod apply;
+mod hostile;
+mod peers;
+mod support;

@@ -1,0 +1,1 @@
+//! Comparisons with umoci on the repository's fixtures.
