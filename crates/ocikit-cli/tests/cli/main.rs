@@ -8,3 +8,4 @@ mod interop;
 mod remote;
 mod store;
 mod support;
+mod unpack;
