@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
 
 use rustix::fs::{
     AtFlags, Dev, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid, XattrFlags,
@@ -115,6 +116,9 @@ pub struct Unpacker {
     /// mtime, and a read-only one would refuse them).
     dirs: BTreeMap<RelPath, (u32, u64)>,
     buf: Vec<u8>,
+    /// The last parent directory looked up: entries of a tar come directory by directory.
+    /// Dropped before anything is removed (the only way a path can change what it names).
+    cache: Option<(RelPath, Arc<OwnedFd>)>,
 }
 
 /// The entry being applied, for errors.
@@ -182,6 +186,7 @@ impl Unpacker {
             layer: 0,
             dirs: BTreeMap::new(),
             buf: vec![0; 256 << 10],
+            cache: None,
         })
     }
 
@@ -260,6 +265,7 @@ impl Unpacker {
         match special(leaf).map_err(|k| ctx.hostile(k))? {
             Special::AufsMeta => return Ok(()),
             Special::Opaque => {
+                self.cache = None;
                 let dir = self
                     .root
                     .dir(parent.for_syscall(), true)
@@ -272,6 +278,7 @@ impl Unpacker {
                 if written.contains(&hidden) {
                     return Ok(()); // same layer: a whiteout hides only lower layers
                 }
+                self.cache = None;
                 let dir = match self.root.dir(parent.for_syscall(), false) {
                     Ok(d) => d,
                     Err(e) if is_errno(&e, rustix::io::Errno::NOENT) => return Ok(()),
@@ -281,13 +288,10 @@ impl Unpacker {
             }
             Special::None => {}
         }
-        let dir = self
-            .root
-            .dir(parent.for_syscall(), true)
-            .map_err(|e| lookup_error(ctx, e))?;
+        let dir = self.parent_dir(ctx, &parent)?;
         let meta = Meta::read(entry).map_err(|e| ctx.io(e))?;
         // What is there is replaced, except a directory by a directory (merged).
-        let existing = kind_of(&dir, leaf).map_err(|e| ctx.io(e))?;
+        let existing = kind_of(&*dir, leaf).map_err(|e| ctx.io(e))?;
         let keep_dir = etype.is_dir() && existing == Some(FileType::Directory);
         if existing.is_some() && !keep_dir {
             if etype.is_hard_link() {
@@ -297,8 +301,10 @@ impl Unpacker {
                     return Ok(());
                 }
             }
-            remove_tree(&dir, leaf, 0).map_err(|e| ctx.io(e))?;
+            self.cache = None;
+            remove_tree(&*dir, leaf, 0).map_err(|e| ctx.io(e))?;
         }
+        let dir = &*dir;
         match etype {
             EntryType::Directory => {
                 if !keep_dir {
@@ -427,6 +433,22 @@ impl Unpacker {
         }
         written.insert(path);
         Ok(())
+    }
+
+    /// The directory `parent`, made when missing; the cached one when it is the last asked.
+    fn parent_dir(&mut self, ctx: &Ctx<'_>, parent: &RelPath) -> Result<Arc<OwnedFd>> {
+        if let Some((p, fd)) = &self.cache {
+            if p == parent {
+                return Ok(Arc::clone(fd));
+            }
+        }
+        let fd = self
+            .root
+            .dir(parent.for_syscall(), true)
+            .map_err(|e| lookup_error(ctx, e))?;
+        let fd = Arc::new(fd);
+        self.cache = Some((parent.clone(), Arc::clone(&fd)));
+        Ok(fd)
     }
 
     /// Owner (when privileged) and xattrs of an open file or directory.

@@ -12,6 +12,7 @@ use rustix::fs::{Mode, RenameFlags};
 
 use crate::apply::{Options, Report, Unpacker};
 use crate::error::{Error, Result};
+use crate::readahead::ReadAhead;
 
 /// An image's layers, bottom first, each with the diff_id its tar must have.
 pub(crate) fn layers(image: &dyn Image) -> Result<Vec<(Arc<dyn Layer>, Digest)>> {
@@ -31,16 +32,21 @@ pub(crate) fn layers(image: &dyn Image) -> Result<Vec<(Arc<dyn Layer>, Digest)>>
 ///
 /// The tar is hashed once: a layer stored uncompressed (its digest is its diff_id) is
 /// verified by the source that reads it; otherwise the blob is decompressed here and the
-/// output checked against `diff_id` (the source still checks the blob's own digest).
+/// output checked against `diff_id` (the source still checks the blob's own digest). Read,
+/// decompressed and hashed on a thread of its own, ahead of the entries being written.
 pub(crate) fn layer_tar(layer: &dyn Layer, diff_id: &Digest) -> Result<Box<dyn Read + Send>> {
     let blob = layer.compressed()?;
-    if layer.digest()? == *diff_id {
-        return Ok(blob);
-    }
-    let tar: BlobReader = Box::new(decompress(blob)?);
-    let verified = HashingReader::verifying(tar, diff_id.clone(), None)
-        .map_err(|e| Error::Image(oci_partial::Error::from(e)))?;
-    Ok(Box::new(verified))
+    let tar: Box<dyn Read + Send> = if layer.digest()? == *diff_id {
+        blob
+    } else {
+        let tar: BlobReader = Box::new(decompress(blob)?);
+        let verified = HashingReader::verifying(tar, diff_id.clone(), None)
+            .map_err(|e| Error::Image(oci_partial::Error::from(e)))?;
+        Box::new(verified)
+    };
+    let ahead = ReadAhead::new(tar)
+        .map_err(|e| Error::Image(oci_partial::Error::io("starting a reading thread", e)))?;
+    Ok(Box::new(ahead))
 }
 
 /// Turns the tar error of a layer whose content did not match into the typed mismatch.

@@ -46,6 +46,7 @@ mod export;
 mod image;
 pub mod limits;
 mod path;
+mod readahead;
 mod root;
 
 pub use apply::{Options, Report, Unpacker, Warning, WarningKind};
