@@ -308,7 +308,7 @@ impl Unpacker {
         match etype {
             EntryType::Directory => {
                 if !keep_dir {
-                    rustix::fs::mkdirat(&dir, leaf, Mode::from_raw_mode(0o700))
+                    rustix::fs::mkdirat(dir, leaf, Mode::from_raw_mode(0o700))
                         .map_err(|e| ctx.io(e.into()))?;
                 }
                 let fd = self.root.open_dir_rw(&dir, leaf).map_err(|e| ctx.io(e))?;
@@ -323,7 +323,7 @@ impl Unpacker {
                     return Err(ctx.hostile(Hostile::SparseTooLarge));
                 }
                 let fd = rustix::fs::openat(
-                    &dir,
+                    dir,
                     leaf,
                     OFlags::WRONLY
                         | OFlags::CREATE
@@ -347,8 +347,8 @@ impl Unpacker {
                 if target.len() > limits::MAX_PATH || target.contains(&0) {
                     return Err(ctx.hostile(Hostile::BadName));
                 }
-                rustix::fs::symlinkat(&*target, &dir, leaf).map_err(|e| ctx.io(e.into()))?;
-                self.chown_at(ctx, &dir, leaf, &meta)?;
+                rustix::fs::symlinkat(&*target, dir, leaf).map_err(|e| ctx.io(e.into()))?;
+                self.chown_at(ctx, dir, leaf, &meta)?;
                 if !meta.xattrs.is_empty() {
                     for (k, _) in &meta.xattrs {
                         self.warn(
@@ -359,7 +359,7 @@ impl Unpacker {
                         );
                     }
                 }
-                rustix::fs::utimensat(&dir, leaf, &times(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)
+                rustix::fs::utimensat(dir, leaf, &times(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)
                     .map_err(|e| ctx.io(e.into()))?;
             }
             EntryType::Link => {
@@ -377,7 +377,7 @@ impl Unpacker {
                         }
                         e => lookup_error(ctx, e),
                     })?;
-                match rustix::fs::linkat(&tdir, tleaf, &dir, leaf, AtFlags::empty()) {
+                match rustix::fs::linkat(&tdir, tleaf, dir, leaf, AtFlags::empty()) {
                     Ok(()) => {}
                     Err(rustix::io::Errno::NOENT | rustix::io::Errno::PERM) => {
                         return Err(ctx.hostile(Hostile::LinkTarget))
@@ -396,16 +396,16 @@ impl Unpacker {
                     return Ok(());
                 }
                 rustix::fs::mknodat(
-                    &dir,
+                    dir,
                     leaf,
                     kind,
                     Mode::from_raw_mode(meta.mode & 0o7777),
                     dev as Dev,
                 )
                 .map_err(|e| ctx.io(e.into()))?;
-                self.chown_at(ctx, &dir, leaf, &meta)?;
+                self.chown_at(ctx, dir, leaf, &meta)?;
                 // mknod applies the umask; chmod does not (and keeps setuid/sticky).
-                rustix::fs::chmodat(&dir, leaf, Mode::from_raw_mode(meta.mode), AtFlags::empty())
+                rustix::fs::chmodat(dir, leaf, Mode::from_raw_mode(meta.mode), AtFlags::empty())
                     .map_err(|e| ctx.io(e.into()))?;
                 for (k, _) in &meta.xattrs {
                     self.warn(
@@ -415,7 +415,7 @@ impl Unpacker {
                         },
                     );
                 }
-                rustix::fs::utimensat(&dir, leaf, &times(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)
+                rustix::fs::utimensat(dir, leaf, &times(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)
                     .map_err(|e| ctx.io(e.into()))?;
             }
             other => {
