@@ -281,7 +281,13 @@ impl Unpacker {
                 self.cache = None;
                 let dir = match self.root.dir(parent.for_syscall(), false) {
                     Ok(d) => d,
-                    Err(e) if is_errno(&e, rustix::io::Errno::NOENT) => return Ok(()),
+                    // Nothing there to remove.
+                    Err(e)
+                        if is_errno(&e, rustix::io::Errno::NOENT)
+                            || is_errno(&e, rustix::io::Errno::NOTDIR) =>
+                    {
+                        return Ok(())
+                    }
                     Err(e) => return Err(lookup_error(ctx, e)),
                 };
                 return remove_tree(&dir, target, 0).map_err(|e| ctx.io(e));

@@ -210,3 +210,22 @@ fn export_extracts_to_the_unpacked_tree() {
     assert_eq!(a, b);
     assert!(a.entries.contains_key("o/upper") && !a.entries.contains_key("o/lower"));
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Unpacker>();
+    check::<Options>();
+    check::<oci_unpack::Report>();
+    check::<Error>();
+}
+
+#[test]
+fn a_whiteout_under_a_file_removes_nothing() {
+    let l1 = tar(&[E::File("a", b"1", 0o644)]);
+    let l2 = tar(&[E::File("a/.wh.b", b"", 0o644)]);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    unpack(MemImage::of(vec![l1, l2]).as_ref(), &root, rootless()).unwrap();
+    assert_eq!(std::fs::read(root.join("a")).unwrap(), b"1");
+}
