@@ -266,18 +266,21 @@ impl Unpacker {
             Special::AufsMeta => return Ok(()),
             Special::Opaque => {
                 self.cache = None;
-                let dir = self
-                    .root
-                    .dir(parent.for_syscall(), true)
-                    .map_err(|e| lookup_error(ctx, e))?;
-                written.insert(parent.clone());
+                // Like any whiteout, it creates nothing: no directory, nothing to clear.
+                let dir = match self.root.dir(parent.for_syscall(), false) {
+                    Ok(d) => d,
+                    Err(e)
+                        if is_errno(&e, rustix::io::Errno::NOENT)
+                            || is_errno(&e, rustix::io::Errno::NOTDIR) =>
+                    {
+                        return Ok(())
+                    }
+                    Err(e) => return Err(lookup_error(ctx, e)),
+                };
                 return clear_lower(&dir, &parent, written, 0).map_err(|e| ctx.io(e));
             }
             Special::Whiteout(target) => {
                 let hidden = parent.join(target);
-                if written.contains(&hidden) {
-                    return Ok(()); // same layer: a whiteout hides only lower layers
-                }
                 self.cache = None;
                 let dir = match self.root.dir(parent.for_syscall(), false) {
                     Ok(d) => d,
@@ -290,7 +293,22 @@ impl Unpacker {
                     }
                     Err(e) => return Err(lookup_error(ctx, e)),
                 };
-                return remove_tree(&dir, target, 0).map_err(|e| ctx.io(e));
+                if !written.contains(&hidden) {
+                    return remove_tree(&dir, target, 0).map_err(|e| ctx.io(e));
+                }
+                // This layer wrote it: a whiteout hides only what lower layers put there,
+                // which for a directory is what this layer did not write inside it.
+                if kind_of(&dir, target).map_err(|e| ctx.io(e))? == Some(FileType::Directory) {
+                    let sub = rustix::fs::openat(
+                        &dir,
+                        target,
+                        OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )
+                    .map_err(|e| ctx.io(e.into()))?;
+                    return clear_lower(&sub, &hidden, written, 0).map_err(|e| ctx.io(e));
+                }
+                return Ok(());
             }
             Special::None => {}
         }

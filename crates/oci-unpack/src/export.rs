@@ -154,6 +154,11 @@ fn export_layer<W: Write>(
             }
         }
         if seen.hides(&path) {
+            // Hidden, but a non-directory here still removed what lower layers had below
+            // it (when unpacked, it replaced their directory): that stays hidden too.
+            if !etype.is_dir() && seen.written.contains_key(&path) {
+                here.opaque.insert(path);
+            }
             continue;
         }
         let mut header = Header::new_gnu();

@@ -4,4 +4,5 @@
 mod apply;
 mod hostile;
 mod peers;
+mod roundtrip;
 mod support;
