@@ -2,12 +2,13 @@
 //! and GNU tar (the limit: `tar -xzf` of the same gzip layer blob, and `tar -xf` of the
 //! uncompressed tar), side by side in one hyperfine run.
 //!
-//! The input is an OCI layout with one gzip layer, the 512 MiB tar of /usr that `stream`
-//! uses, made once under `target/bench/unpack-layout` with `ocikit convert`.
+//! The input is an OCI layout with one gzip layer: the whole entries of the 512 MiB tar of
+//! /usr that `stream` uses, tarred again, made once under `target/bench/unpack-layout` with
+//! `ocikit append`.
 
 use std::path::Path;
 
-use super::{hyperfine, largest_file, release_ocikit, require, under, usr_archive, usr_tar};
+use super::{hyperfine, largest_file, release_ocikit, require, under, usr_tar};
 use crate::cmd::Cmd;
 use crate::Result;
 
@@ -22,12 +23,30 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
         ],
     )?;
     let (ocikit, dir) = release_ocikit(root)?;
-    let tar = usr_tar(root, &dir)?;
+    // The 512 MiB tar of /usr ends in a cut entry, which an extractor refuses: the entries
+    // it holds whole, extracted and tarred again, are the input.
+    let tar = under(&dir, "unpack-usr.tar");
+    if !root.join(&tar).is_file() {
+        let cut = usr_tar(root, &dir)?;
+        let tmp = under(&dir, "unpack-usr");
+        let make = format!(
+            "rm -rf {tmp} && mkdir {tmp} && (tar -xf {cut} -C {tmp} 2>/dev/null; true) && tar -cf {tar}.tmp -C {tmp} usr && mv {tar}.tmp {tar} && rm -rf {tmp}"
+        );
+        Cmd::program("sh", root).args(["-c", &make]).run()?;
+    }
     let layout = under(&dir, "unpack-layout");
     if !root.join(&layout).join("index.json").is_file() {
-        let archive = usr_archive(root, &dir, &ocikit)?;
         Cmd::program(ocikit.as_str(), root)
-            .args(["convert", "-q", &archive, &format!("oci:{layout}:1")])
+            .args([
+                "append",
+                "-q",
+                "scratch",
+                &tar,
+                "-t",
+                "bench/unpack:1",
+                "-o",
+                &format!("oci:{layout}:1"),
+            ])
             .run()?;
     }
     let (blob, _) = largest_file(&root.join(&layout).join("blobs"))?;
