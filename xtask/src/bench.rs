@@ -26,6 +26,7 @@ use crate::Result;
 mod convert;
 mod remote;
 mod stream;
+mod unpack;
 
 /// A named comparison: runs from the workspace root with the ARGS after `--`.
 type Comparison = fn(root: &Path, args: &[String]) -> Result<()>;
@@ -46,6 +47,11 @@ const COMPARISONS: &[(&str, &str, Comparison)] = &[
         "remote",
         "hyperfine against a local docker-registry: ocikit push/pull vs skopeo copy, and `ocikit layer - --to docker://` vs `ocikit layer - --store`",
         remote::run,
+    ),
+    (
+        "unpack",
+        "hyperfine: `ocikit unpack --rootless` vs `umoci unpack --rootless` vs `tar -xzf`/`tar -xf` (the limit) on a one-gzip-layer OCI layout of a 512 MiB tar of /usr",
+        unpack::run,
     ),
 ];
 

@@ -183,6 +183,10 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: StoreAction,
     },
+    /// Extract an image's filesystem into a new directory, safely (umoci unpack).
+    Unpack(crate::cmd::unpack::Args),
+    /// Write an image's merged filesystem as one tar (crane export).
+    Export(crate::cmd::export::Args),
     /// Check every digest, size and diff_id of an image; exit 1 listing each mismatch.
     #[command(after_help = "Example:\n  ocikit verify docker-archive:image.tar")]
     Verify {
@@ -325,6 +329,6 @@ impl fmt::Debug for Secret {
     }
 }
 
-fn secret(s: &str) -> Result<Secret, Infallible> {
+pub(crate) fn secret(s: &str) -> Result<Secret, Infallible> {
     Ok(Secret(s.to_owned()))
 }

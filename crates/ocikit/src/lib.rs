@@ -15,6 +15,7 @@ pub use oci_remote as remote;
 pub use oci_stream as stream;
 pub use oci_tarfile as tarfile;
 pub use oci_types as types;
+pub use oci_unpack as unpack;
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

@@ -2,6 +2,7 @@
 
 mod append;
 mod convert;
+pub(crate) mod export;
 mod inspect;
 mod layer;
 pub(crate) mod login;
@@ -9,6 +10,7 @@ pub(crate) mod registry;
 mod sink;
 mod source;
 mod store;
+pub(crate) mod unpack;
 mod verify;
 
 use std::process::ExitCode;
@@ -129,6 +131,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             layer::run(&file, &dest, &access, level, zstd, progress)
         }
         Command::Store { dir, action } => store::run(&dir, action),
+        Command::Unpack(args) => unpack::run(args),
+        Command::Export(args) => export::run(args),
         Command::Verify {
             src,
             creds,

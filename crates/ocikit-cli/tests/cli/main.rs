@@ -10,3 +10,4 @@ mod registry_cmds;
 mod remote;
 mod store;
 mod support;
+mod unpack;

@@ -1,0 +1,88 @@
+//! `ocikit unpack IMAGE DIR`: an image's filesystem, extracted safely (oci-unpack).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use oci_types::Platform;
+use ocikit::unpack::{unpack, Options, Report};
+
+use super::source;
+use crate::cli::{RegistryArgs, Secret};
+use crate::registry::Access;
+use crate::transport::ImageName;
+use crate::usage;
+
+/// The arguments of `unpack`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  ocikit unpack oci:layout:v1 rootfs --rootless\n  ocikit unpack docker://localhost:5000/app:v1 rootfs --platform linux/arm64"
+)]
+pub(crate) struct Args {
+    /// The image.
+    pub(crate) src: String,
+    /// The directory to create (it must not exist); it appears only when complete.
+    pub(crate) dir: PathBuf,
+    /// Every file owned by the caller; no device nodes, only user.* xattrs (implied when
+    /// not root).
+    #[arg(long)]
+    pub(crate) rootless: bool,
+    /// Skip hostile entries (`..`, absolute names, links outside) with a warning instead of
+    /// failing.
+    #[arg(long)]
+    pub(crate) lenient: bool,
+    /// The image of an index for this platform (os/arch[/variant]). Default: linux/amd64.
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+    /// Credentials for a docker:// image.
+    #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
+    pub(crate) creds: Option<Secret>,
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let opts = Options {
+        rootless: args.rootless,
+        lenient: args.lenient,
+        ..Options::default()
+    };
+    let image = open(
+        &args.src,
+        args.platform.as_deref(),
+        args.creds.as_ref(),
+        &args.registry,
+    )?;
+    let report = unpack(image.image.as_ref(), &args.dir, opts)
+        .with_context(|| format!("unpacking {} into {}", image.label, args.dir.display()))?;
+    warn(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the one image `src` names, of an index the one for `platform`.
+pub(crate) fn open(
+    src: &str,
+    platform: Option<&str>,
+    creds: Option<&Secret>,
+    registry: &RegistryArgs,
+) -> Result<source::Named> {
+    let name = match ImageName::parse(src, false) {
+        Ok(n) => n,
+        Err(e) => usage!("{e:#}"),
+    };
+    let platform: Option<Platform> = match platform.map(str::parse).transpose() {
+        Ok(p) => p,
+        Err(e) => usage!("--platform: {e}"),
+    };
+    source::open_one(&name, &Access::new(creds, registry), platform.as_ref())
+}
+
+/// Prints the report's warnings on standard error.
+pub(crate) fn warn(report: &Report) {
+    for w in &report.warnings {
+        eprintln!(
+            "ocikit: warning: layer {}: {:?}: {:?}",
+            w.layer, w.entry, w.kind
+        );
+    }
+}
