@@ -1,11 +1,9 @@
 //! The commands.
 
 mod append;
-mod convert;
+mod copy;
 mod inspect;
 mod layer;
-mod sink;
-mod source;
 mod store;
 mod verify;
 
@@ -15,8 +13,9 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::progress::Progress;
+use oci_copy::ImageName;
+
 use crate::registry::Access;
-use crate::transport::ImageName;
 use crate::usage;
 
 /// Runs the parsed command line.
@@ -33,7 +32,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             json,
             &Access::new(creds.as_ref(), &registry),
         ),
-        Command::Convert {
+        Command::Copy {
             src,
             dst,
             compress,
@@ -41,7 +40,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let (src, dst) = (parse(&src, false)?, parse(&dst, true)?);
             let creds = (copy.src_creds.as_ref(), copy.dest_creds.as_ref());
-            convert::run(&src, &dst, &compress, &copy, creds, progress)
+            copy::run(&src, &dst, &compress, &copy, creds, progress)
         }
         Command::Push {
             src,
@@ -58,7 +57,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 copy.src_creds.as_ref(),
                 creds.as_ref().or(copy.dest_creds.as_ref()),
             );
-            convert::run(&src, &dst_name, &compress, &copy, creds, progress)
+            copy::run(&src, &dst_name, &compress, &copy, creds, progress)
         }
         Command::Pull {
             src,
@@ -75,7 +74,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 creds.as_ref().or(copy.src_creds.as_ref()),
                 copy.dest_creds.as_ref(),
             );
-            convert::run(&src_name, &dst, &compress, &copy, creds, progress)
+            copy::run(&src_name, &dst, &compress, &copy, creds, progress)
         }
         Command::Append {
             base,
@@ -96,11 +95,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 output,
                 keep_mtime,
                 platform,
-                compress: sink::Compress {
-                    kind: compress.compress,
-                    level: compress.level,
-                    default_level: None,
-                },
+                compress,
                 base_access: Access::new(src_creds.as_ref(), &registry),
                 output_access: Access::new(dest_creds.as_ref(), &registry),
             };
@@ -148,9 +143,14 @@ fn repository_arg(to: &str) -> Result<oci_types::Reference> {
 }
 
 /// Parses an image name; a bad one is a usage error.
-fn parse(name: &str, for_output: bool) -> Result<ImageName> {
-    match ImageName::parse(name, for_output) {
+pub(crate) fn parse(name: &str, for_output: bool) -> Result<ImageName> {
+    let parsed = if for_output {
+        ImageName::parse_destination(name)
+    } else {
+        ImageName::parse_source(name)
+    };
+    match parsed {
         Ok(n) => Ok(n),
-        Err(e) => usage!("{e:#}"),
+        Err(e) => usage!("{e}"),
     }
 }

@@ -1,0 +1,6 @@
+//! The oci-copy suite: names, and copies between every transport.
+#![allow(clippy::unwrap_used)] // tests
+
+mod local;
+mod names;
+mod support;
