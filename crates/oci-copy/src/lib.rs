@@ -45,6 +45,7 @@
 #![warn(missing_docs)]
 
 mod archive;
+mod blobs;
 mod cleanup;
 mod copy;
 mod dir;

@@ -86,8 +86,7 @@ pub fn open_source(name: &ImageName, options: &CopyOptions) -> Result<Source> {
             open_in_layout(name, &layout, reference.as_deref())
         }
         ImageName::OciArchive { path, reference } => {
-            let layout = ociarchive::open(path)?;
-            open_in_layout(name, &layout, reference.as_deref())
+            ociarchive::open(name, path, reference.as_deref())
         }
         ImageName::DockerArchive { path, selector } => {
             let reader = open_archive(path)?;
@@ -219,11 +218,7 @@ pub fn open_images(name: &ImageName, options: &CopyOptions) -> Result<Vec<NamedI
             path,
             reference: None,
         } => {
-            let layout = ociarchive::open(path)?;
-            let index = layout.image_index().map_err(|source| Error::Layout {
-                path: path.clone(),
-                source: Box::new(source),
-            })?;
+            let index = ociarchive::top_index(path)?;
             let mut out = Vec::new();
             collect_index(&label, index.as_ref(), None, &mut out, 0)?;
             Ok(out)

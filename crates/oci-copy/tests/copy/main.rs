@@ -4,3 +4,4 @@
 mod local;
 mod names;
 mod support;
+mod transports;
