@@ -1,4 +1,11 @@
-//! Writing docker archives: to a file (beside its destination, renamed over it on success).
+//! Writing docker archives: to a file (beside its destination, renamed over it on success),
+//! or to standard output (`docker-archive:-`).
+//!
+//! Standard output is not seekable, and a tar entry's header (its size) comes before its data:
+//! a layer stored uncompressed is only sized once it has been decompressed. So the archive
+//! is written to a temporary file in the system's temporary directory first and then streamed
+//! to standard output; memory stays flat, and the file is removed on success, error, drop or
+//! signal.
 
 use std::path::Path;
 
@@ -27,6 +34,9 @@ pub(crate) fn write(
             source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"),
         });
     }
+    if path == Path::new("-") {
+        return write_stdout(image, tags, storage);
+    }
     crate::cleanup::remove_stale_beside(path);
     let tmp = TempGuard::new(temp_beside(path, "archive")?);
     let mut w =
@@ -39,5 +49,32 @@ pub(crate) fn write(
         source,
     })?;
     tmp.keep();
+    Ok(())
+}
+
+/// Writes the archive to a temporary file, then to standard output.
+fn write_stdout(image: &dyn Image, tags: &[Reference], storage: LayerStorage) -> Result<()> {
+    let stdout = Path::new("-");
+    let dir = TempGuard::new(temp_beside(&std::env::temp_dir().join("stdout"), "stdout")?);
+    let io_at = |op: &'static str| {
+        move |source| Error::Io {
+            op,
+            path: stdout.to_owned(),
+            source,
+        }
+    };
+    std::fs::create_dir(dir.path()).map_err(io_at("creating a temporary directory for"))?;
+    let file = dir.path().join("archive.tar");
+    let at = |source| Error::Archive {
+        path: stdout.to_owned(),
+        source: Box::new(source),
+    };
+    let mut w = Writer::with_options(&file, WriterOptions::new().layers(storage)).map_err(at)?;
+    w.add_image(image, tags).map_err(at)?;
+    w.commit().map_err(at)?;
+    let mut f = std::fs::File::open(&file).map_err(io_at("reading the archive for"))?;
+    let mut out = std::io::stdout().lock();
+    std::io::copy(&mut f, &mut out).map_err(io_at("writing the archive to"))?;
+    std::io::Write::flush(&mut out).map_err(io_at("writing the archive to"))?;
     Ok(())
 }

@@ -58,7 +58,11 @@ pub(crate) fn remove_stale_beside(path: &Path) {
     };
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = file.strip_prefix(&prefix) else {
+        // The archive writer's own temporary file beside ours starts with one more dot.
+        let Some(rest) = file
+            .strip_prefix(&prefix)
+            .or_else(|| file.strip_prefix('.').and_then(|f| f.strip_prefix(&prefix)))
+        else {
             continue;
         };
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {

@@ -50,6 +50,7 @@ mod cleanup;
 mod copy;
 mod dir;
 mod error;
+mod legacy;
 mod name;
 mod ociarchive;
 mod options;

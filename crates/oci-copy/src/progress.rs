@@ -98,7 +98,7 @@ impl<R: Read> Read for ProgressReader<R> {
             .as_ref()
             .is_some_and(|c| c.load(Ordering::Relaxed))
         {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, CancelledRead));
+            return Err(io::Error::other(CancelledRead));
         }
         let n = self.inner.read(buf)?;
         self.progress.advanced(self.id, n as u64);

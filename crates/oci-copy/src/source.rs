@@ -12,7 +12,7 @@ use oci_types::{Platform, Reference};
 use crate::error::{Error, Result};
 use crate::name::{ArchiveSelector, ImageName};
 use crate::options::CopyOptions;
-use crate::{dir, ociarchive};
+use crate::{dir, legacy, ociarchive};
 
 /// How deep indexes may nest.
 const MAX_DEPTH: usize = 8;
@@ -90,6 +90,9 @@ pub fn open_source(name: &ImageName, options: &CopyOptions) -> Result<Source> {
         }
         ImageName::DockerArchive { path, selector } => {
             let reader = open_archive(path)?;
+            if reader.manifest().is_empty() {
+                return open_legacy(name, reader, selector.as_ref());
+            }
             let (reference, index) = match selector {
                 Some(ArchiveSelector::Tag(r)) => (Some(r), None),
                 Some(ArchiveSelector::Index(i)) => (None, Some(*i)),
@@ -185,6 +188,17 @@ pub fn open_images(name: &ImageName, options: &CopyOptions) -> Result<Vec<NamedI
         } => {
             let reader = open_archive(path)?;
             let mut out = Vec::new();
+            if reader.manifest().is_empty() {
+                let label = format!("docker-archive:{}", path.display());
+                for (i, (top, tags)) in legacy::images(&reader, &label)?.into_iter().enumerate() {
+                    out.push(NamedImage {
+                        label: format!("{label}:@{i}"),
+                        tags,
+                        image: legacy::image(Arc::clone(&reader), &top, &label)?,
+                    });
+                }
+                return Ok(out);
+            }
             for (i, item) in reader.manifest().iter().enumerate() {
                 let source =
                     ArchiveSource::new(Arc::clone(&reader), None, Some(i)).map_err(|source| {
@@ -257,6 +271,49 @@ pub fn open_images(name: &ImageName, options: &CopyOptions) -> Result<Vec<NamedI
     }
 }
 
+/// The image a selector names in a pre-1.10 archive (`repositories`, no `manifest.json`).
+fn open_legacy(
+    name: &ImageName,
+    reader: Arc<Reader>,
+    selector: Option<&ArchiveSelector>,
+) -> Result<Source> {
+    let label = name.to_string();
+    if reader.entry("repositories").is_err() {
+        return Err(Error::Archive {
+            path: label.into(),
+            source: Box::new(oci_tarfile::Error::MissingManifest),
+        });
+    }
+    let images = legacy::images(&reader, &label)?;
+    let chosen = match selector {
+        Some(ArchiveSelector::Index(i)) => images.get(*i),
+        Some(ArchiveSelector::Tag(r)) => {
+            let want = r.familiar();
+            images.iter().find(|(_, tags)| {
+                tags.iter().any(|t| {
+                    t.parse::<Reference>()
+                        .is_ok_and(|p| p.tag_or_latest().familiar() == want)
+                })
+            })
+        }
+        None if images.len() > 1 => {
+            return Err(Error::Ambiguous {
+                name: label,
+                count: images.len(),
+                hint: "docker-archive:PATH:NAME:TAG or :@N",
+            })
+        }
+        None => images.first(),
+    };
+    let Some((top, tags)) = chosen else {
+        return Err(Error::Empty { name: label });
+    };
+    Ok(Source {
+        content: Content::Image(legacy::image(Arc::clone(&reader), top, &label)?),
+        tags: tags.clone(),
+    })
+}
+
 fn not_image(name: &ImageName) -> Error {
     Error::Empty {
         name: name.to_string(),
@@ -271,10 +328,11 @@ pub(crate) fn open_layout(dir: &Path) -> Result<Layout> {
 }
 
 fn open_archive(path: &Path) -> Result<Arc<Reader>> {
+    // Any tar: one without manifest.json may be a pre-1.10 archive.
     let reader = if path == Path::new("-") {
-        Reader::from_stream(std::io::stdin())
+        Reader::tar_from_stream(std::io::stdin())
     } else {
-        Reader::from_file(path)
+        Reader::tar_from_file(path)
     };
     reader.map(Arc::new).map_err(|source| Error::Archive {
         path: path.to_owned(),

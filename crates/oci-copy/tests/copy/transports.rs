@@ -152,3 +152,44 @@ fn indexes_go_whole_through_oci_archive_and_dir() {
         assert_eq!(validate(&name(&sk)).len(), 2);
     }
 }
+
+#[test]
+fn pre_1_10_docker_archives_are_read() {
+    let t = tempfile::tempdir().unwrap();
+    // `docker save` of Docker 20 without its manifest.json: what Docker before 1.10 wrote.
+    let fixture =
+        std::fs::File::open(fixtures().join("docker-archive/docker-save-hello.tar")).unwrap();
+    let legacy = t.path().join("legacy.tar");
+    let mut out = tar::Builder::new(std::fs::File::create(&legacy).unwrap());
+    let mut archive = tar::Archive::new(fixture);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().into_owned();
+        if path.to_str() == Some("manifest.json")
+            || path.extension().is_some_and(|e| e == "json") && path.parent() == Some(Path::new(""))
+        {
+            continue;
+        }
+        let mut header = entry.header().clone();
+        out.append_data(&mut header, &path, &mut entry).unwrap();
+    }
+    out.into_inner().unwrap();
+    let src = name(format!("docker-archive:{}", legacy.display()));
+    let images = validate(&src);
+    assert_eq!(
+        images[0].tags,
+        vec!["example.com/fixtures/hello:1.0".to_owned()]
+    );
+    let want = diff_ids(validate(&name(hello()))[0].image.as_ref());
+    assert_eq!(diff_ids(images[0].image.as_ref()), want);
+    let config = images[0].image.config_file().unwrap();
+    assert_eq!(config.architecture, "amd64");
+    // Copied on, by tag, with the layers intact.
+    let tagged = name(format!(
+        "docker-archive:{}:example.com/fixtures/hello:1.0",
+        legacy.display()
+    ));
+    let dst = name(format!("oci:{}:v1", t.path().join("lay").display()));
+    copy(&tagged, &dst, &CopyOptions::default()).unwrap();
+    assert_eq!(diff_ids(validate(&dst)[0].image.as_ref()), want);
+}
