@@ -96,15 +96,67 @@ impl Compress {
     }
 }
 
-/// The destination's blobs before the write, for telling reused from copied.
+/// Which of the destination's blobs were there before the write, for telling reused from
+/// copied (asked before the write: afterwards every blob is there).
 struct Existing {
-    has: Box<dyn Fn(&Digest) -> bool + Send + Sync>,
+    before: HashSet<Digest>,
+    /// A cross-repository mount was tried: a blob skipped that was not there was mounted.
+    mounting: bool,
 }
 
 impl Existing {
     fn none() -> Existing {
         Existing {
-            has: Box::new(|_| false),
+            before: HashSet::new(),
+            mounting: false,
+        }
+    }
+
+    fn probe(
+        has: impl Fn(&Digest) -> bool,
+        candidates: impl IntoIterator<Item = Digest>,
+        mounting: bool,
+    ) -> Existing {
+        Existing {
+            before: candidates.into_iter().filter(|d| has(d)).collect(),
+            mounting,
+        }
+    }
+}
+
+/// The blobs of a prepared image whose digests are known before the write.
+fn image_candidates(prepared: &Prepared, config: Option<&Digest>) -> Vec<Digest> {
+    let mut out: Vec<Digest> = prepared
+        .image
+        .layers()
+        .map(|layers| {
+            layers
+                .iter()
+                .zip(&prepared.recompressed)
+                .filter(|(_, r)| !**r)
+                .filter_map(|(l, _)| l.digest().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.extend(config.cloned());
+    out
+}
+
+/// The layers and configs of every image of an index.
+fn index_candidates(index: &dyn ImageIndex, depth: usize, out: &mut Vec<Digest>) {
+    if depth > 8 {
+        return;
+    }
+    for child in index.manifests().unwrap_or_default() {
+        match child {
+            Child::Image(image) => {
+                if let Ok(layers) = image.layers() {
+                    out.extend(layers.iter().filter_map(|l| l.digest().ok()));
+                }
+                out.extend(image.config_name().ok());
+            }
+            Child::Index(inner) => index_candidates(inner.as_ref(), depth + 1, out),
+            _ => {}
         }
     }
 }
@@ -146,6 +198,7 @@ pub(crate) fn write_image_named(
     };
     let label = dst.to_string();
     let source_digest = image.digest().ok();
+    let config_digest = image.config_name().ok();
     let family_of_source = Family::of(&image.media_type().map_err(img(&label))?);
     let ref_name = |reference: &Option<String>| {
         reference
@@ -192,7 +245,8 @@ pub(crate) fn write_image_named(
         ImageName::Oci { dir, reference } => {
             let prepared = prepare_for(image, &compress, Family::Oci, &watch, &label)?;
             check_preserved(options, &prepared, source_digest.as_ref(), true, &label)?;
-            let existing = layout_existing(dir);
+            let existing =
+                layout_existing(dir, image_candidates(&prepared, config_digest.as_ref()));
             let name = ref_name(reference);
             let desc = write_layout(dir, |layout| {
                 layout.write_image(prepared.image.as_ref(), name.as_deref())
@@ -233,7 +287,12 @@ pub(crate) fn write_image_named(
             check_preserved(options, &prepared, source_digest.as_ref(), true, &label)?;
             let client = options.destination_client()?;
             let mount = mount_from(options, naming, reference);
-            let existing = registry_existing(&client, reference, mount.is_some());
+            let existing = registry_existing(
+                &client,
+                reference,
+                image_candidates(&prepared, config_digest.as_ref()),
+                mount.is_some(),
+            );
             let (write_options, skipped) = upload_options(&options.progress, mount);
             let desc = oci_remote::write_image(
                 &client,
@@ -309,11 +368,16 @@ fn outcome(
 ) -> BlobOutcome {
     if recompressed {
         BlobOutcome::Recompressed
-    } else if (existing.has)(digest) {
+    } else if existing.before.contains(digest) {
         BlobOutcome::Reused
     } else if skipped.is_some_and(|s| s.contains(digest)) {
-        // Not there before the write, yet nothing sent: mounted.
-        BlobOutcome::Mounted
+        // Not there before the write, yet nothing sent: mounted (or, without a mount, put
+        // there meanwhile by another writer).
+        if existing.mounting {
+            BlobOutcome::Mounted
+        } else {
+            BlobOutcome::Reused
+        }
     } else {
         BlobOutcome::Copied
     }
@@ -348,7 +412,9 @@ pub(crate) fn write_index(
             return Err(Error::IndexIntoSingleImage { destination: label })
         }
         ImageName::Oci { dir, reference } => {
-            let existing = layout_existing(dir);
+            let mut candidates = Vec::new();
+            index_candidates(index.as_ref(), 0, &mut candidates);
+            let existing = layout_existing(dir, candidates);
             let name = ref_name(reference);
             let desc = write_layout(dir, |layout| {
                 layout.write_index(watched.as_ref(), name.as_deref())
@@ -376,7 +442,9 @@ pub(crate) fn write_index(
             });
             let client = options.destination_client()?;
             let mount = mount_from(options, naming, reference);
-            let existing = registry_existing(&client, reference, mount.is_some());
+            let mut candidates = Vec::new();
+            index_candidates(index.as_ref(), 0, &mut candidates);
+            let existing = registry_existing(&client, reference, candidates, mount.is_some());
             let (write_options, skipped) = upload_options(&options.progress, mount);
             let desc = oci_remote::write_index(&client, reference, quiet.as_ref(), &write_options)
                 .map_err(|source| remote_error(source, reference, &options.cancel))?;
@@ -706,24 +774,25 @@ fn mount_from<'a>(
     }
 }
 
-/// Which blobs the destination repository has, asked only when a mount is to be told from a
-/// blob that was there.
-fn registry_existing(client: &Client, reference: &Reference, ask: bool) -> Existing {
-    if !ask {
-        return Existing::none();
-    }
+/// Which of `candidates` the destination repository has (HEAD requests).
+fn registry_existing(
+    client: &Client,
+    reference: &Reference,
+    candidates: Vec<Digest>,
+    mounting: bool,
+) -> Existing {
     let repo = client.repository(reference);
-    Existing {
-        has: Box::new(move |d| matches!(repo.blob_exists(d), Ok(Some(_)))),
-    }
+    Existing::probe(
+        |d| matches!(repo.blob_exists(d), Ok(Some(_))),
+        candidates,
+        mounting,
+    )
 }
 
-/// Which blobs an existing layout has (a new one has none).
-fn layout_existing(dir: &Path) -> Existing {
+/// Which of `candidates` an existing layout has (a new one has none).
+fn layout_existing(dir: &Path, candidates: Vec<Digest>) -> Existing {
     match Layout::open(dir) {
-        Ok(layout) => Existing {
-            has: Box::new(move |d| layout.has_blob(d).unwrap_or(false)),
-        },
+        Ok(layout) => Existing::probe(|d| layout.has_blob(d).unwrap_or(false), candidates, false),
         Err(_) => Existing::none(),
     }
 }

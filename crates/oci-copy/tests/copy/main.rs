@@ -3,5 +3,6 @@
 
 mod local;
 mod names;
+mod registry;
 mod support;
 mod transports;

@@ -63,3 +63,17 @@ pub(crate) fn listing(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Removes what a name wrote locally (a file or a directory).
+pub(crate) fn remove(name: &str) {
+    let path = name
+        .split_once(':')
+        .map(|(_, rest)| rest.split(':').next().unwrap_or(rest))
+        .unwrap_or(name);
+    let p = Path::new(path);
+    if p.is_dir() {
+        std::fs::remove_dir_all(p).unwrap();
+    } else if p.exists() {
+        std::fs::remove_file(p).unwrap();
+    }
+}
