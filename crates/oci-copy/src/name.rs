@@ -131,7 +131,7 @@ impl ImageName {
     }
 
     /// Whether the destination holds one image only (a docker archive, a Docker Engine
-    /// image, a `dir:` copy of one image), so an index must be narrowed to one platform.
+    /// image), so an index must be narrowed to one platform.
     pub fn holds_single_images(&self) -> bool {
         matches!(
             self,
