@@ -52,26 +52,43 @@ pub(crate) fn write(
     Ok(())
 }
 
-/// Writes the archive to a temporary file, then to standard output.
-fn write_stdout(image: &dyn Image, tags: &[Reference], storage: LayerStorage) -> Result<()> {
-    let stdout = Path::new("-");
-    let dir = TempGuard::new(temp_beside(&std::env::temp_dir().join("stdout"), "stdout")?);
-    let io_at = |op: &'static str| {
-        move |source| Error::Io {
-            op,
-            path: stdout.to_owned(),
-            source,
-        }
-    };
-    std::fs::create_dir(dir.path()).map_err(io_at("creating a temporary directory for"))?;
+/// Writes the archive to a temporary file in the system's temporary directory: the guard of
+/// its directory (removed on drop) and the file.
+pub(crate) fn write_temporary(
+    image: &dyn Image,
+    tags: &[Reference],
+    storage: LayerStorage,
+) -> Result<(TempGuard, std::path::PathBuf)> {
+    let dir = TempGuard::new(temp_beside(
+        &std::env::temp_dir().join("archive"),
+        "archive",
+    )?);
+    std::fs::create_dir(dir.path()).map_err(|source| Error::Io {
+        op: "creating",
+        path: dir.path().to_owned(),
+        source,
+    })?;
     let file = dir.path().join("archive.tar");
     let at = |source| Error::Archive {
-        path: stdout.to_owned(),
+        path: file.clone(),
         source: Box::new(source),
     };
     let mut w = Writer::with_options(&file, WriterOptions::new().layers(storage)).map_err(at)?;
     w.add_image(image, tags).map_err(at)?;
     w.commit().map_err(at)?;
+    Ok((dir, file))
+}
+
+/// Writes the archive to a temporary file, then to standard output.
+fn write_stdout(image: &dyn Image, tags: &[Reference], storage: LayerStorage) -> Result<()> {
+    let (_dir, file) = write_temporary(image, tags, storage)?;
+    let io_at = |op: &'static str| {
+        move |source| Error::Io {
+            op,
+            path: "-".into(),
+            source,
+        }
+    };
     let mut f = std::fs::File::open(&file).map_err(io_at("reading the archive for"))?;
     let mut out = std::io::stdout().lock();
     std::io::copy(&mut f, &mut out).map_err(io_at("writing the archive to"))?;

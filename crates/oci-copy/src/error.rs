@@ -173,6 +173,16 @@ pub enum Error {
         #[source]
         source: Box<oci_types::Error>,
     },
+    /// The Docker Engine refused, or could not be reached.
+    #[error("docker-daemon at {}: {}{message}", socket.display(), status.map(|s| format!("HTTP {s}: ")).unwrap_or_default())]
+    Daemon {
+        /// Its socket.
+        socket: PathBuf,
+        /// The HTTP status, when it answered.
+        status: Option<u16>,
+        /// What it said, or the connection's error.
+        message: String,
+    },
     /// Compression options the stream compressor refused.
     #[error("compression options: {0}")]
     Stream(#[source] Box<oci_stream::Error>),

@@ -48,6 +48,7 @@ mod archive;
 mod blobs;
 mod cleanup;
 mod copy;
+mod daemon;
 mod dir;
 mod error;
 mod legacy;

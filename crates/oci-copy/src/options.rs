@@ -83,6 +83,9 @@ pub struct CopyOptions {
     /// Try a cross-repository mount when both ends are on one registry (needs the same
     /// credentials to work on both; the registry falls back to an upload when it refuses).
     pub mount: bool,
+    /// The Docker Engine's socket for `docker-daemon:` names (`DOCKER_HOST=unix://PATH`, else
+    /// `/var/run/docker.sock`, when `None`).
+    pub docker_host: Option<std::path::PathBuf>,
     /// Where progress goes.
     pub progress: Arc<dyn Progress>,
     /// Set to `true` (from a signal handler, another thread) to stop the copy: it fails with
@@ -101,6 +104,7 @@ impl Default for CopyOptions {
             source_client: None,
             destination_client: None,
             mount: true,
+            docker_host: None,
             progress: Arc::new(NoProgress),
             cancel: None,
         }

@@ -304,11 +304,28 @@ pub(crate) fn write_image_named(
             check_digest(dst, reference, &desc.digest)?;
             (Written::Manifest(desc.digest), prepared, existing, skipped)
         }
-        ImageName::DockerDaemon { .. } => {
-            return Err(Error::Unsupported {
-                transport: dst.transport(),
-                write: true,
-            })
+        ImageName::DockerDaemon { image: target } => {
+            // Loaded as `docker save` writes: layers stored uncompressed.
+            let keep = Compress {
+                target: None,
+                ..compress
+            };
+            let p = prepare(image, &keep, None, &watch, &label)?;
+            let recompressed = uncompressed_flags(p.image.as_ref(), &label)?;
+            let prepared = Prepared {
+                image: p.image,
+                recompressed,
+            };
+            check_preserved(options, &prepared, source_digest.as_ref(), false, &label)?;
+            crate::daemon::write(
+                dst,
+                target,
+                prepared.image.as_ref(),
+                LayerStorage::Uncompressed,
+                options,
+            )?;
+            let id = prepared.image.config_name().map_err(img(&label))?;
+            (Written::ImageId(id), prepared, Existing::none(), None)
         }
     };
     let mut report = CopyReport {

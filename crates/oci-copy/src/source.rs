@@ -122,10 +122,7 @@ pub fn open_source(name: &ImageName, options: &CopyOptions) -> Result<Source> {
             })
         }
         ImageName::Dir { path } => dir::open(path),
-        ImageName::DockerDaemon { .. } => Err(Error::Unsupported {
-            transport: name.transport(),
-            write: false,
-        }),
+        ImageName::DockerDaemon { image } => crate::daemon::open(name, image, options),
     }
 }
 

@@ -18,7 +18,15 @@ pub(crate) fn name(s: impl AsRef<str>) -> ImageName {
 
 /// Every image `name` holds, each validated (every digest, size and diff_id).
 pub(crate) fn validate(name: &ImageName) -> Vec<oci_copy::NamedImage> {
-    let images = oci_copy::open_images(name, &oci_copy::CopyOptions::default()).unwrap();
+    validate_with(name, &oci_copy::CopyOptions::default())
+}
+
+/// As [`validate`], opened with `options`.
+pub(crate) fn validate_with(
+    name: &ImageName,
+    options: &oci_copy::CopyOptions,
+) -> Vec<oci_copy::NamedImage> {
+    let images = oci_copy::open_images(name, options).unwrap();
     assert!(!images.is_empty(), "{name} holds no image");
     for i in &images {
         validate_image(i.image.as_ref(), ValidateOptions::default())
