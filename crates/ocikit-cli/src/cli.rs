@@ -30,8 +30,9 @@ which may use plain HTTP."
 ///
 /// Image names follow skopeo's transports: docker-archive:PATH[:NAME:TAG] (or :@N for the
 /// N-th image; PATH - is stdin or stdout), oci:DIR[:REF], oci-archive:PATH[:REF], dir:PATH,
-/// docker://HOST/REPO[:TAG|@DIGEST] (a registry; no tag means :latest), or a bare path (a
-/// file is a docker archive, a directory an OCI layout).
+/// docker://HOST/REPO[:TAG|@DIGEST] (a registry; no tag means :latest),
+/// docker-daemon:NAME:TAG (a Docker Engine, through $DOCKER_HOST), or a bare path (a file is a
+/// docker archive, a directory an OCI layout).
 #[derive(Debug, Parser)]
 #[command(name = "ocikit", version, propagate_version = true)]
 pub(crate) struct Cli {
@@ -60,8 +61,8 @@ pub(crate) enum Command {
         #[command(flatten)]
         registry: RegistryArgs,
     },
-    /// Copy an image between docker archives, OCI layouts and archives, `dir:` directories
-    /// and registries, verifying every digest (skopeo copy).
+    /// Copy an image between docker archives, OCI layouts and archives, `dir:` directories,
+    /// registries and Docker Engines, verifying every digest (skopeo copy).
     #[command(
         visible_alias = "cp",
         alias = "convert",
