@@ -380,6 +380,10 @@ impl fmt::Display for ImageName {
             ImageName::Dir { path } => write!(f, "dir:{}", path.display()),
             ImageName::Docker { reference } => write!(f, "docker://{reference}"),
             ImageName::DockerDaemon { image } => match image {
+                // `sha256:TAG` would read back as an image ID: the full name then.
+                DaemonImage::Named(r) if r.familiar().starts_with("sha256:") => {
+                    write!(f, "docker-daemon:{r}")
+                }
                 DaemonImage::Named(r) => write!(f, "docker-daemon:{}", r.familiar()),
                 DaemonImage::Id(d) => write!(f, "docker-daemon:{d}"),
             },
@@ -390,6 +394,15 @@ impl fmt::Display for ImageName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_daemon_image_named_sha256_prints_as_a_name() {
+        // Found by the image_name fuzz target.
+        let n: ImageName = "docker-daemon:sha256".parse().unwrap();
+        let printed = n.to_string();
+        assert_eq!(printed, "docker-daemon:docker.io/library/sha256:latest");
+        assert_eq!(printed.parse::<ImageName>().unwrap(), n);
+    }
 
     #[test]
     fn distance() {
