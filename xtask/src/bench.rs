@@ -24,6 +24,7 @@ use crate::cmd::Cmd;
 use crate::Result;
 
 mod convert;
+mod copy;
 mod remote;
 mod stream;
 mod unpack;
@@ -42,6 +43,11 @@ const COMPARISONS: &[(&str, &str, Comparison)] = &[
         "convert",
         "hyperfine: `ocikit convert` vs `skopeo copy` docker-archive → OCI layout on a one-layer archive of a 512 MiB tar of /usr, output sizes, peak RSS",
         convert::run,
+    ),
+    (
+        "copy",
+        "hyperfine: `ocikit copy` vs `skopeo copy` docker-archive → oci, oci → oci-archive, registry → oci, oci → registry (512 MiB one-layer image), one run",
+        copy::run,
     ),
     (
         "remote",

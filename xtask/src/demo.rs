@@ -20,7 +20,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let ocikit = ocikit.to_string_lossy().into_owned();
     let out = Path::new(&target).join("demo");
     let out_shown = out.to_string_lossy().into_owned();
-    // Start clean: convert adds to an existing layout, and the archive would be replaced anyway.
+    // Start clean: copy adds to an existing layout, and the archive would be replaced anyway.
     if root.join(&out).exists() {
         fs::remove_dir_all(root.join(&out)).map_err(|e| format!("removing {out_shown}: {e}"))?;
     }
@@ -37,7 +37,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
             "-o",
             &archive,
         ],
-        &["convert", &archive, &layout],
+        &["copy", &archive, &layout],
         &["inspect", &layout],
         &["verify", &layout],
         &["verify", &archive],

@@ -37,7 +37,7 @@ usage: cargo xtask <command> [args]
 commands:
   demo                        build the ocikit CLI and use it: pack crates/oci-types/src into
                               a one-layer image (append scratch), write a docker archive,
-                              convert it to an OCI layout, inspect and verify it
+                              copy it to an OCI layout, inspect and verify it
   ci [STEP...]                what CI runs, in order, stopping at the first failure:
                               fmt (--check), clippy (-D warnings), test (doctests too),
                               doc (-D warnings), bench (--no-run), package (cargo

@@ -20,7 +20,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let suites: [(&str, &str, &str); 3] = [
         ("ocikit-cli", "cli", "crash::"),
         ("oci-layout", "layout", "race::processes"),
-        ("oci-content", "content", "race::processes"),
+        ("oci-content", "race", "processes"),
     ];
     for (package, test, filter) in suites {
         Cmd::cargo(root)

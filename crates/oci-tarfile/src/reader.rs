@@ -74,7 +74,24 @@ impl Reader {
     /// zstd compressed one is decompressed into a temporary file first (see
     /// [`Reader::from_stream`]).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Reader> {
-        let path = path.as_ref();
+        Reader::file(path.as_ref(), true)
+    }
+
+    /// Opens any tar at `path` as [`Reader::from_file`] does, without requiring a
+    /// `manifest.json` ([`Reader::manifest`] is empty when there is none): for the other
+    /// formats kept in tars (an OCI layout, a pre-1.10 docker archive).
+    pub fn tar_from_file(path: impl AsRef<Path>) -> Result<Reader> {
+        Reader::file(path.as_ref(), false)
+    }
+
+    /// Reads any tar from a stream as [`Reader::from_stream`] does, without requiring a
+    /// `manifest.json`.
+    pub fn tar_from_stream(stream: impl Read + Send) -> Result<Reader> {
+        let file = tempfile::tempfile().map_err(|e| Error::io("creating a temporary file", e))?;
+        Reader::spool(stream, file, false)
+    }
+
+    fn file(path: &Path, require_manifest: bool) -> Result<Reader> {
         let ctx = || format!("opening {}", path.display());
         let mut file = File::open(path).map_err(|e| Error::io(ctx(), e))?;
         let mut magic = [0u8; 6];
@@ -82,8 +99,14 @@ impl Reader {
         file.seek(SeekFrom::Start(0))
             .map_err(|e| Error::io(ctx(), e))?;
         match compression::detect(&magic[..n]) {
-            Detected::Known(oci_types::Compression::None) => Reader::index(Storage::File(file)),
-            Detected::Known(_) => Reader::from_stream(file),
+            Detected::Known(oci_types::Compression::None) => {
+                Reader::index(Storage::File(file), require_manifest)
+            }
+            Detected::Known(_) => {
+                let tmp =
+                    tempfile::tempfile().map_err(|e| Error::io("creating a temporary file", e))?;
+                Reader::spool(file, tmp, require_manifest)
+            }
             Detected::Unsupported(format) => Err(Error::UnsupportedCompression {
                 what: path.display().to_string(),
                 format,
@@ -97,7 +120,7 @@ impl Reader {
     /// the OS allows) and is gone when the reader is dropped.
     pub fn from_stream(stream: impl Read + Send) -> Result<Reader> {
         let file = tempfile::tempfile().map_err(|e| Error::io("creating a temporary file", e))?;
-        Reader::spool(stream, file)
+        Reader::spool(stream, file, true)
     }
 
     /// As [`Reader::from_stream`], with the temporary file in `dir`.
@@ -105,7 +128,7 @@ impl Reader {
         let dir = dir.as_ref();
         let file = tempfile::tempfile_in(dir)
             .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
-        Reader::spool(stream, file)
+        Reader::spool(stream, file, true)
     }
 
     /// Reads an archive held in memory (compressed archives are decompressed into a
@@ -113,7 +136,9 @@ impl Reader {
     pub fn from_bytes(bytes: impl Into<Arc<[u8]>>) -> Result<Reader> {
         let bytes: Arc<[u8]> = bytes.into();
         match compression::detect(&bytes[..bytes.len().min(6)]) {
-            Detected::Known(oci_types::Compression::None) => Reader::index(Storage::Memory(bytes)),
+            Detected::Known(oci_types::Compression::None) => {
+                Reader::index(Storage::Memory(bytes), true)
+            }
             Detected::Known(_) => Reader::from_stream(&bytes[..]),
             Detected::Unsupported(format) => Err(Error::UnsupportedCompression {
                 what: "the archive".into(),
@@ -122,7 +147,7 @@ impl Reader {
         }
     }
 
-    fn spool(stream: impl Read + Send, file: File) -> Result<Reader> {
+    fn spool(stream: impl Read + Send, file: File, require_manifest: bool) -> Result<Reader> {
         let (_, mut tar) = compression::auto_decompress(stream, "the archive")?;
         let mut out = BufWriter::with_capacity(256 * 1024, file);
         io::copy(&mut tar, &mut out)
@@ -130,10 +155,10 @@ impl Reader {
         let file = out
             .into_inner()
             .map_err(|e| Error::io("spooling the archive to a temporary file", e.into_error()))?;
-        Reader::index(Storage::File(file))
+        Reader::index(Storage::File(file), require_manifest)
     }
 
-    fn index(storage: Storage) -> Result<Reader> {
+    fn index(storage: Storage, require_manifest: bool) -> Result<Reader> {
         let storage = Arc::new(storage);
         let entries = index_entries(&storage)?;
         let mut by_name = HashMap::with_capacity(entries.len());
@@ -156,6 +181,7 @@ impl Reader {
         };
         let entry = match reader.resolve(MANIFEST_FILE, None) {
             Ok(e) => e,
+            Err(Error::MissingEntry { .. }) if !require_manifest => return Ok(reader),
             Err(Error::MissingEntry { .. }) => return Err(Error::MissingManifest),
             Err(e) => return Err(e),
         };

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// What `convert`, `push` and `pull` do with an index, and how registries are reached (the end
+/// What `copy`, `push` and `pull` do with an index, and how registries are reached (the end
 /// of their `--help`).
 macro_rules! copy_help {
     () => {
@@ -29,8 +29,10 @@ which may use plain HTTP."
 /// docker archives, OCI layouts and registry images.
 ///
 /// Image names follow skopeo's transports: docker-archive:PATH[:NAME:TAG] (or :@N for the
-/// N-th image), oci:DIR[:REF], docker://HOST/REPO[:TAG|@DIGEST] (a registry; no tag means
-/// :latest), or a bare path (a file is a docker archive, a directory an OCI layout).
+/// N-th image; PATH - is stdin or stdout), oci:DIR[:REF], oci-archive:PATH[:REF], dir:PATH,
+/// docker://HOST/REPO[:TAG|@DIGEST] (a registry; no tag means :latest),
+/// docker-daemon:NAME:TAG (a Docker Engine, through $DOCKER_HOST), or a bare path (a file is a
+/// docker archive, a directory an OCI layout).
 #[derive(Debug, Parser)]
 #[command(name = "ocikit", version, propagate_version = true)]
 pub(crate) struct Cli {
@@ -59,23 +61,25 @@ pub(crate) enum Command {
         #[command(flatten)]
         registry: RegistryArgs,
     },
-    /// Copy an image between docker archives, OCI layouts and registries, verifying every
-    /// digest.
+    /// Copy an image between docker archives, OCI layouts and archives, `dir:` directories,
+    /// registries and Docker Engines, verifying every digest (skopeo copy).
     #[command(
-        after_help = "Example:\n  ocikit convert docker-archive:image.tar oci:layout:v1\n  ocikit convert oci:layout:v1 docker-archive:out.tar:example.com/app:v1\n  ocikit convert docker://registry.example.com/app:v1 oci:layout:v1",
-        after_long_help = concat!("Example:\n  ocikit convert docker-archive:image.tar oci:layout:v1\n  ocikit convert oci:layout:v1 docker-archive:out.tar:example.com/app:v1\n  ocikit convert docker://registry.example.com/app:v1 oci:layout:v1", "\n\n", copy_help!()),
+        visible_alias = "cp",
+        alias = "convert",
+        after_help = "Example:\n  ocikit copy docker-archive:image.tar oci:layout:v1\n  ocikit copy oci:layout:v1 docker-archive:out.tar:example.com/app:v1\n  ocikit copy --all docker://registry.example.com/app:v1 oci-archive:app.tar",
+        after_long_help = concat!("Example:\n  ocikit copy docker-archive:image.tar oci:layout:v1\n  ocikit copy oci:layout:v1 docker-archive:out.tar:example.com/app:v1\n  ocikit copy --all docker://registry.example.com/app:v1 oci-archive:app.tar", "\n\n", copy_help!()),
     )]
-    Convert {
+    Copy {
         /// Where to read.
         src: String,
         /// Where to write (replaced only on success).
         dst: String,
         #[command(flatten)]
-        compress: CompressArgs,
+        compress: DestCompressArgs,
         #[command(flatten)]
         copy: CopyArgs,
     },
-    /// Push an image to a registry: `convert` whose destination is docker://.
+    /// Push an image to a registry: `copy` whose destination is docker://.
     #[command(
         after_help = "Example:\n  ocikit push image.tar docker://registry.example.com/app:v1\n  ocikit push oci:layout:v1 docker://localhost:5000/app:v1 --creds me",
         after_long_help = concat!("Example:\n  ocikit push image.tar docker://registry.example.com/app:v1\n  ocikit push oci:layout:v1 docker://localhost:5000/app:v1 --creds me", "\n\n", copy_help!()),
@@ -89,11 +93,11 @@ pub(crate) enum Command {
         #[arg(long, value_name = "USER[:PASS]", value_parser = secret, conflicts_with = "dest_creds")]
         creds: Option<Secret>,
         #[command(flatten)]
-        compress: CompressArgs,
+        compress: DestCompressArgs,
         #[command(flatten)]
         copy: CopyArgs,
     },
-    /// Pull an image from a registry: `convert` whose source is docker://.
+    /// Pull an image from a registry: `copy` whose source is docker://.
     #[command(
         after_help = "Example:\n  ocikit pull docker://registry.example.com/app:v1 oci:layout:v1\n  ocikit pull docker://localhost:5000/app@sha256:... app.tar --platform linux/arm64",
         after_long_help = concat!("Example:\n  ocikit pull docker://registry.example.com/app:v1 oci:layout:v1\n  ocikit pull docker://localhost:5000/app@sha256:... app.tar --platform linux/arm64", "\n\n", copy_help!()),
@@ -107,7 +111,7 @@ pub(crate) enum Command {
         #[arg(long, value_name = "USER[:PASS]", value_parser = secret, conflicts_with = "src_creds")]
         creds: Option<Secret>,
         #[command(flatten)]
-        compress: CompressArgs,
+        compress: DestCompressArgs,
         #[command(flatten)]
         copy: CopyArgs,
     },
@@ -271,20 +275,48 @@ pub(crate) struct CompressArgs {
     pub(crate) level: Option<u32>,
 }
 
-/// What `convert`, `push` and `pull` take besides the two names.
+/// Layer compression of a copy's destination, as skopeo spells it.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Registry options (docker://)")]
+pub(crate) struct DestCompressArgs {
+    /// Layer compression of the destination (default: gzip for OCI layouts and archives,
+    /// none for docker archives, as stored for dir:; to a registry, layers already
+    /// compressed are kept as they are).
+    #[arg(
+        long = "dest-compress-format",
+        alias = "compress",
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    pub(crate) format: Option<CompressKind>,
+    /// Compression level (gzip 0-12, zstd 1-22). Default: gzip 2 (output as small as
+    /// skopeo's), zstd 3. A level recompresses layers already in the format.
+    #[arg(long = "dest-compress-level", alias = "level", value_name = "N")]
+    pub(crate) level: Option<u32>,
+}
+
+/// What `copy`, `push` and `pull` take besides the two names.
+#[derive(Debug, Args)]
 pub(crate) struct CopyArgs {
+    /// Copy every image of an index (an error into a docker archive, which holds one).
+    #[arg(long, short = 'a')]
+    pub(crate) all: bool,
+    /// Copy only this platform's image (os/arch[/variant]) of an index; repeat it for an
+    /// index of those platforms. Default: the whole index, or its linux/amd64 image into a
+    /// docker archive.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub(crate) platform: Vec<String>,
+    /// Fail rather than change any digest (no recompression, no manifest conversion).
+    #[arg(long)]
+    pub(crate) preserve_digests: bool,
+    /// Write the digest of what was written (manifest, index, or image ID) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) digestfile: Option<PathBuf>,
     /// Credentials for a docker:// source.
-    #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
+    #[arg(long, value_name = "USER[:PASS]", value_parser = secret, help_heading = "Registry options (docker://)")]
     pub(crate) src_creds: Option<Secret>,
     /// Credentials for a docker:// destination.
-    #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
+    #[arg(long, value_name = "USER[:PASS]", value_parser = secret, help_heading = "Registry options (docker://)")]
     pub(crate) dest_creds: Option<Secret>,
-    /// Copy only this platform's image (os/arch[/variant]) of an index. Default: the whole
-    /// index, or its linux/amd64 image into a docker archive.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub(crate) platform: Option<String>,
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,
 }

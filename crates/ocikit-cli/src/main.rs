@@ -8,7 +8,7 @@ mod cmd;
 mod dirtar;
 mod progress;
 mod registry;
-mod transport;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -96,6 +96,8 @@ fn main() -> ExitCode {
         Err(e) => {
             let status = if e.downcast_ref::<Usage>().is_some() {
                 2
+            } else if matches!(e.downcast_ref(), Some(oci_copy::Error::Cancelled)) {
+                130
             } else {
                 1
             };

@@ -36,6 +36,18 @@ impl Progress {
         bar
     }
 
+    /// A reporter for `oci_copy`: one bar per blob moving (bytes of its size, or a spinner
+    /// when the size is known only at its end), and a line per blob when it is done.
+    pub(crate) fn reporter(&self) -> Arc<dyn oci_copy::Progress> {
+        if !self.visible {
+            return Arc::new(oci_copy::NoProgress);
+        }
+        Arc::new(Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            bars: Mutex::new(HashMap::new()),
+        })
+    }
+
     /// Write options whose progress events (of an upload to a registry) drive one bar per
     /// blob: bytes sent of the blob's size, or a spinner for a streaming layer, whose size is
     /// only known at its end.
@@ -48,6 +60,52 @@ impl Progress {
             bars: Mutex::new(HashMap::new()),
         });
         WriteOptions::new().on_progress(move |event| uploads.event(event))
+    }
+}
+
+/// The bars of the blobs moving, by their ids.
+struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<u64, ProgressBar>>,
+}
+
+impl oci_copy::Progress for Bars {
+    fn started(&self, id: u64, what: &str, total: Option<u64>) {
+        let bar = self.multi.add(styled(what, total));
+        bar.tick();
+        self.bars
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, bar);
+    }
+    fn advanced(&self, id: u64, bytes: u64) {
+        if let Some(bar) = self
+            .bars
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            bar.inc(bytes);
+        }
+    }
+    fn finished(&self, id: u64) {
+        let bar = self
+            .bars
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+    }
+    fn blob(&self, report: &oci_copy::BlobReport) {
+        let _ = self.multi.println(format!(
+            "{:<24} {} ({})",
+            short(&report.digest),
+            report.outcome,
+            indicatif::HumanBytes(report.size)
+        ));
     }
 }
 

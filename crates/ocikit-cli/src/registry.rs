@@ -58,17 +58,65 @@ impl<'a> Access<'a> {
         Ok(builder.build())
     }
 
+    /// Options of `oci_copy` reading with this side's client (for a `docker://` name).
+    pub(crate) fn copy_options(&self, name: &oci_copy::ImageName) -> Result<oci_copy::CopyOptions> {
+        let mut options = oci_copy::CopyOptions::default();
+        if let Some(r) = name.registry_reference() {
+            options.source_client = Some(self.client(r)?);
+        }
+        Ok(options)
+    }
+
+    /// Every image `name` holds, read with this side's client.
+    pub(crate) fn open_images(
+        &self,
+        name: &oci_copy::ImageName,
+    ) -> Result<Vec<oci_copy::NamedImage>> {
+        let options = self.copy_options(name)?;
+        oci_copy::open_images(name, &options).map_err(|e| self.explain(e))
+    }
+
+    /// `e` with a hint where there is one, for an error of talking to a registry:
+    /// `--insecure-registry` when an HTTPS connection failed, the credential helper when
+    /// authentication did.
+    pub(crate) fn explain(&self, e: oci_copy::Error) -> anyhow::Error {
+        let oci_copy::Error::Remote { reference, source } = &e else {
+            if let oci_copy::Error::Ambiguous { .. } | oci_copy::Error::Options(_) = e {
+                // The user must say which image, or options that fit: a usage error.
+                return anyhow::Error::new(crate::Usage(e.to_string()));
+            }
+            return anyhow::Error::new(e);
+        };
+        let host = reference.split('/').next().unwrap_or_default();
+        match self.hint(source, host) {
+            // The hint after the error it explains (a context would come first).
+            Some(h) => anyhow::anyhow!("{e} {h}"),
+            None => anyhow::Error::new(e),
+        }
+    }
+
     /// `e`, an error of talking to the registry of `reference`, with a hint where there is
-    /// one: `--insecure-registry` when an HTTPS connection failed, the credential helper
-    /// when authentication did.
-    pub(crate) fn explain(&self, e: oci_remote::Error, reference: &Reference) -> anyhow::Error {
-        let host = reference.domain();
-        let hint = match &e {
-            oci_remote::Error::Transport { .. } if e.to_string().contains("certificate") => Some(
-                "(trust the registry's CA with --cert-dir DIR, or skip verification with \
+    /// one (as [`Access::explain`]).
+    pub(crate) fn explain_remote(
+        &self,
+        e: oci_remote::Error,
+        reference: &Reference,
+    ) -> anyhow::Error {
+        match self.hint(&e, reference.domain()) {
+            Some(h) => anyhow::anyhow!("{e} {h}"),
+            None => anyhow::Error::new(e),
+        }
+    }
+
+    fn hint(&self, source: &oci_remote::Error, host: &str) -> Option<String> {
+        match source {
+            oci_remote::Error::Transport { .. } if source.to_string().contains("certificate") => {
+                Some(
+                    "(trust the registry's CA with --cert-dir DIR, or skip verification with \
                      --tls-verify=false)"
-                    .to_owned(),
-            ),
+                        .to_owned(),
+                )
+            }
             oci_remote::Error::Transport { url, .. }
                 if url.starts_with("https://") && !self.allows_http(host) =>
             {
@@ -85,11 +133,6 @@ impl<'a> Access<'a> {
                 })
             }
             _ => None,
-        };
-        match hint {
-            // The hint after the error it explains (a context would come first).
-            Some(h) => anyhow::anyhow!("{e} {h}"),
-            None => anyhow::Error::new(e),
         }
     }
 

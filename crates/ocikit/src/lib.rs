@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub use oci_content as content;
+pub use oci_copy as copy;
 pub use oci_layout as layout;
 pub use oci_partial as partial;
 pub use oci_remote as remote;

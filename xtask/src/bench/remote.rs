@@ -182,7 +182,7 @@ fn multi_image(root: &Path, dir: &Path, ocikit: &str) -> Result<String> {
 }
 
 /// The one-layer OCI layout `dir/usr` (ref `1`), converted once from `convert`'s archive.
-fn usr_image(root: &Path, dir: &Path, ocikit: &str) -> Result<String> {
+pub(super) fn usr_image(root: &Path, dir: &Path, ocikit: &str) -> Result<String> {
     let layout = under(dir, "usr");
     if !root.join(&layout).join("index.json").is_file() {
         let archive = usr_archive(root, dir, ocikit)?;
@@ -211,18 +211,18 @@ fn floor(reg: &str, blob: &Path) -> Result<String> {
 }
 
 /// A `docker-registry serve` running for the bench; killed when dropped.
-struct Registry {
+pub(super) struct Registry {
     child: Child,
     /// `127.0.0.1:PORT`.
-    host: String,
+    pub(super) host: String,
     /// Its storage's root directory (absolute).
-    data: PathBuf,
+    pub(super) data: PathBuf,
 }
 
 impl Registry {
     /// Writes `dir/registry/config.yml` for a free loopback port, starts the registry (its
     /// output goes to `dir/registry/registry.log`) and waits until `GET /v2/` answers.
-    fn start(root: &Path, dir: &Path) -> Result<Registry> {
+    pub(super) fn start(root: &Path, dir: &Path) -> Result<Registry> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("finding a free port: {e}"))?

@@ -6,5 +6,4 @@ mod containerd;
 mod crash;
 mod local;
 mod pattern;
-mod race;
 mod suite;

@@ -12,12 +12,13 @@ use oci_partial::Layer;
 use oci_stream::StreamLayer;
 use oci_types::{History, Platform, Reference};
 
-use super::sink::{self, Compress, Naming};
-use super::source;
+use oci_copy::{CopyOptions, ImageName, LayerCompression, Platforms};
+use oci_types::Compression;
+
+use crate::cli::{CompressArgs, CompressKind};
 use crate::dirtar::{DirTar, DirTarOptions};
 use crate::progress::{Progress, ProgressReader};
 use crate::registry::Access;
-use crate::transport::ImageName;
 use crate::usage;
 
 pub(crate) struct Args<'a> {
@@ -27,7 +28,7 @@ pub(crate) struct Args<'a> {
     pub(crate) output: String,
     pub(crate) keep_mtime: bool,
     pub(crate) platform: String,
-    pub(crate) compress: Compress,
+    pub(crate) compress: CompressArgs,
     /// How a docker:// base is read.
     pub(crate) base_access: Access<'a>,
     /// How a docker:// output is written.
@@ -35,9 +36,9 @@ pub(crate) struct Args<'a> {
 }
 
 pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
-    let output = match ImageName::parse(&args.output, true) {
+    let output = match ImageName::parse_destination(&args.output) {
         Ok(o) => o,
-        Err(e) => usage!("-o {}: {e:#}", args.output),
+        Err(e) => usage!("-o {}: {e}", args.output),
     };
     let tag: Reference = match (&args.tag, output.registry_reference()) {
         (Some(t), _) => match t.parse::<Reference>() {
@@ -59,21 +60,19 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     let base = if args.base == "scratch" {
         None
     } else {
-        let name = match ImageName::parse(&args.base, false) {
-            Ok(n) => n,
-            Err(e) => usage!("{e:#}"),
-        };
-        Some(source::open_one(&name, &args.base_access, Some(&platform))?.image)
+        let name = super::parse(&args.base, false)?;
+        let mut options = args.base_access.copy_options(&name)?;
+        options.platforms = Platforms::One(platform.clone());
+        Some(oci_copy::open_image(&name, &options).map_err(|e| args.base_access.explain(e))?)
     };
     // The layers' media types: the output's, and for a registry (which takes both) the
     // base's, so that a Docker manifest does not get OCI layers; OCI for scratch.
     let family = match (&output, &base) {
-        (ImageName::Oci { .. }, _) => Family::Oci,
-        (ImageName::DockerArchive { .. }, _) => Family::Docker,
-        (ImageName::Docker { .. }, Some(base)) => {
+        (ImageName::DockerArchive { .. } | ImageName::DockerDaemon { .. }, _) => Family::Docker,
+        (ImageName::Docker { .. } | ImageName::Dir { .. }, Some(base)) => {
             Family::of(&base.media_type()?).unwrap_or(Family::Oci)
         }
-        (ImageName::Docker { .. }, None) => Family::Oci,
+        _ => Family::Oci,
     };
     let base = match base {
         Some(base) => base,
@@ -87,14 +86,18 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     // Layers are streamed once, straight into the output's layer compression (a docker
     // archive stores tars, so by default they are not compressed at all), by the parallel
     // stream compressor, so the writer never has to recompress a one-shot stream.
-    let compression = args.compress.target(&output);
+    let compression = target(args.compress.compress, &output);
     let mut adds = Vec::with_capacity(args.layers.len());
     for (i, arg) in args.layers.iter().enumerate() {
         let reader = open_layer(arg, args.keep_mtime)?;
         let bar = input_progress.bytes(&format!("layer {i} ({arg})"), None);
-        let opts = args
-            .compress
-            .stream_options(compression, family.layer_media_type(compression));
+        let mut opts = oci_stream::Options::new()
+            .compression(compression)
+            .media_type(family.layer_media_type(compression))
+            .threads(oci_copy::stream_threads());
+        if let Some(l) = args.compress.level {
+            opts = opts.level(l);
+        }
         let layer: Arc<dyn Layer> = Arc::new(
             StreamLayer::with_options(ProgressReader::new(reader, bar), opts)
                 .context("compression options")?,
@@ -103,20 +106,22 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
         adds.push(Addendum::new(layer).with_history(History::new(created_by, None)));
     }
     let image = append_layers(base, adds);
-    let naming = Naming {
-        reference: Some(&tag),
-        ref_name: None,
-        mount_from: None,
+    let mut options = CopyOptions::default();
+    options.compression = match args.compress.compress {
+        None => LayerCompression::Auto,
+        Some(CompressKind::Gzip) => LayerCompression::Gzip(args.compress.level),
+        Some(CompressKind::Zstd) => LayerCompression::Zstd(args.compress.level),
+        Some(CompressKind::None) => LayerCompression::None,
     };
-    let written = sink::write_image(
-        image,
-        &output,
-        &naming,
-        args.compress,
-        progress,
-        &args.output_access,
-    )?;
-    eprintln!("wrote {output} ({tag}, {written})");
+    // The base's layers, when recompressed, at the stream's default (gzip 1).
+    options.default_gzip_level = None;
+    options.progress = progress.reporter();
+    if let Some(r) = output.registry_reference() {
+        options.destination_client = Some(args.output_access.client(r)?);
+    }
+    let report = oci_copy::write_image(image, &output, Some(&tag), &options)
+        .map_err(|e| args.output_access.explain(e))?;
+    eprintln!("wrote {output} ({tag}, {})", report.written);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -145,4 +150,18 @@ fn open_layer(arg: &str, keep_mtime: bool) -> Result<Box<dyn Read + Send>> {
 /// that the diff_id is of the tar itself.
 fn plain_tar(reader: Box<dyn Read + Send>, arg: &str) -> Result<Box<dyn Read + Send>> {
     oci_partial::compression::decompress(reader).with_context(|| format!("reading layer {arg}"))
+}
+
+/// The layer compression `dst` gets: as asked, else gzip, and none for a docker archive
+/// (which stores tars).
+fn target(kind: Option<CompressKind>, dst: &ImageName) -> Compression {
+    match (kind, dst) {
+        (Some(CompressKind::Gzip), _) => Compression::Gzip,
+        (Some(CompressKind::Zstd), _) => Compression::Zstd,
+        (Some(CompressKind::None), _) => Compression::None,
+        (None, ImageName::DockerArchive { .. } | ImageName::DockerDaemon { .. }) => {
+            Compression::None
+        }
+        (None, _) => Compression::Gzip,
+    }
 }

@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 use oci_partial::Image;
 use serde::Serialize;
 
-use super::source::{self, Named};
+use oci_copy::{ImageName, NamedImage as Named};
+
 use crate::registry::Access;
-use crate::transport::ImageName;
 
 #[derive(Serialize)]
 struct ImageInfo {
@@ -76,7 +76,7 @@ fn describe(named: &Named) -> Result<ImageInfo> {
 }
 
 pub(crate) fn run(src: &ImageName, json: bool, access: &Access<'_>) -> Result<ExitCode> {
-    let images = source::open_all(src, access)?;
+    let images = access.open_images(src)?;
     if images.is_empty() {
         anyhow::bail!("{src} holds no image");
     }

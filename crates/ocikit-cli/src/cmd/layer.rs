@@ -59,7 +59,7 @@ pub(crate) fn run(
     };
     let mut opts = Options::new()
         .compression(compression)
-        .threads(super::sink::stream_threads());
+        .threads(oci_copy::stream_threads());
     if let Some(l) = level {
         opts = opts.level(l);
     }
@@ -78,7 +78,7 @@ pub(crate) fn run(
             let client = access.client(reference)?;
             let desc =
                 oci_remote::write_layer(&client, reference, &layer, &progress.upload_options())
-                    .map_err(|e| access.explain(e, reference))
+                    .map_err(|e| access.explain_remote(e, reference))
                     .with_context(|| {
                         format!("uploading {file} to docker://{}", reference.repository())
                     })?;

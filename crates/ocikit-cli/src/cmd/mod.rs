@@ -1,14 +1,12 @@
 //! The commands.
 
 mod append;
-mod convert;
+mod copy;
 pub(crate) mod export;
 mod inspect;
 mod layer;
 pub(crate) mod login;
 pub(crate) mod registry;
-mod sink;
-mod source;
 mod store;
 pub(crate) mod unpack;
 mod verify;
@@ -19,8 +17,9 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::progress::Progress;
+use oci_copy::ImageName;
+
 use crate::registry::Access;
-use crate::transport::ImageName;
 use crate::usage;
 
 /// Runs the parsed command line.
@@ -40,7 +39,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             json,
             &Access::new(creds.as_ref(), &registry),
         ),
-        Command::Convert {
+        Command::Copy {
             src,
             dst,
             compress,
@@ -48,7 +47,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let (src, dst) = (parse(&src, false)?, parse(&dst, true)?);
             let creds = (copy.src_creds.as_ref(), copy.dest_creds.as_ref());
-            convert::run(&src, &dst, &compress, &copy, creds, progress)
+            copy::run(&src, &dst, &compress, &copy, creds, progress)
         }
         Command::Push {
             src,
@@ -65,7 +64,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 copy.src_creds.as_ref(),
                 creds.as_ref().or(copy.dest_creds.as_ref()),
             );
-            convert::run(&src, &dst_name, &compress, &copy, creds, progress)
+            copy::run(&src, &dst_name, &compress, &copy, creds, progress)
         }
         Command::Pull {
             src,
@@ -82,7 +81,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 creds.as_ref().or(copy.src_creds.as_ref()),
                 copy.dest_creds.as_ref(),
             );
-            convert::run(&src_name, &dst, &compress, &copy, creds, progress)
+            copy::run(&src_name, &dst, &compress, &copy, creds, progress)
         }
         Command::Append {
             base,
@@ -103,11 +102,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 output,
                 keep_mtime,
                 platform,
-                compress: sink::Compress {
-                    kind: compress.compress,
-                    level: compress.level,
-                    default_level: None,
-                },
+                compress,
                 base_access: Access::new(src_creds.as_ref(), &registry),
                 output_access: Access::new(dest_creds.as_ref(), &registry),
             };
@@ -157,9 +152,14 @@ fn repository_arg(to: &str) -> Result<oci_types::Reference> {
 }
 
 /// Parses an image name; a bad one is a usage error.
-fn parse(name: &str, for_output: bool) -> Result<ImageName> {
-    match ImageName::parse(name, for_output) {
+pub(crate) fn parse(name: &str, for_output: bool) -> Result<ImageName> {
+    let parsed = if for_output {
+        ImageName::parse_destination(name)
+    } else {
+        ImageName::parse_source(name)
+    };
+    match parsed {
         Ok(n) => Ok(n),
-        Err(e) => usage!("{e:#}"),
+        Err(e) => usage!("{e}"),
     }
 }

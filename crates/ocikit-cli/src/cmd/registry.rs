@@ -12,11 +12,8 @@ use oci_remote::{Client, Credential, FetchedManifest, Keychain, Repository};
 use oci_types::{Digest, Index, Manifest, Platform, Reference};
 use serde_json::json;
 
-use super::source::{self, Opened};
-use crate::cli::RegistryArgs;
-use crate::registry::Access;
-use crate::transport::ImageName;
 use crate::{outln, usage};
+use oci_copy::ImageName;
 
 /// The registry commands (flattened into the top-level commands).
 #[derive(Debug, Subcommand)]
@@ -309,12 +306,10 @@ fn run_inner(command: RegistryCommand) -> Result<()> {
                         _ => fetched.bytes,
                     }
                 }
-                Target::Local(name) | Target::Archive { name, .. } => {
-                    match open_local(&name, platform.as_ref())? {
-                        Opened::Index(index) => index.index.raw_manifest()?,
-                        Opened::Image(named) => named.image.raw_manifest()?,
-                    }
-                }
+                Target::Local(name) => match open_local(&name, platform.as_ref())? {
+                    Opened::Index(index) => index.raw_manifest()?,
+                    Opened::Image(image) => image.raw_manifest()?,
+                },
             };
             write_raw(&bytes)?;
         }
@@ -331,7 +326,7 @@ fn run_inner(command: RegistryCommand) -> Result<()> {
                     if fetched.media_type.is_index() {
                         let p = match &platform {
                             Some(p) => p.clone(),
-                            None => source::DEFAULT_PLATFORM.parse()?,
+                            None => oci_copy::DEFAULT_PLATFORM.parse()?,
                         };
                         let child = child_for(&reference, &fetched, &p)?;
                         fetched = fetch_digest(&repository, &reference, &child)?;
@@ -349,13 +344,13 @@ fn run_inner(command: RegistryCommand) -> Result<()> {
                     .with_context(|| format!("reading the config of {reference}"))?;
                     bytes
                 }
-                Target::Local(name) | Target::Archive { name, .. } => {
+                Target::Local(name) => {
                     let p = match platform {
                         Some(p) => p,
-                        None => source::DEFAULT_PLATFORM.parse()?,
+                        None => oci_copy::DEFAULT_PLATFORM.parse()?,
                     };
                     match open_local(&name, Some(&p))? {
-                        Opened::Image(named) => named.image.raw_config_file()?,
+                        Opened::Image(image) => image.raw_config_file()?,
                         Opened::Index(_) => anyhow::bail!("{name}: no image for {p}"),
                     }
                 }
@@ -386,12 +381,10 @@ fn run_inner(command: RegistryCommand) -> Result<()> {
                         _ => head,
                     }
                 }
-                Target::Local(name) | Target::Archive { name, .. } => {
-                    match open_local(&name, platform.as_ref())? {
-                        Opened::Index(index) => index.index.descriptor()?,
-                        Opened::Image(named) => named.image.descriptor()?,
-                    }
-                }
+                Target::Local(name) => match open_local(&name, platform.as_ref())? {
+                    Opened::Index(index) => index.descriptor()?,
+                    Opened::Image(image) => image.descriptor()?,
+                },
             };
             if json {
                 print_json(&json!({
@@ -490,41 +483,12 @@ fn run_inner(command: RegistryCommand) -> Result<()> {
     Ok(())
 }
 
-/// Where a `manifest`, `config` or `digest` argument points.
+/// What a name given to `manifest`, `config` or `digest` is.
 enum Target {
+    /// A registry reference.
     Registry(Reference),
+    /// A local image or layout (`oci:`, `oci-archive:`, `docker-archive:`, `dir:`).
     Local(ImageName),
-    /// An `oci-archive:` unpacked into a temporary OCI layout (as skopeo reads one), removed
-    /// when dropped.
-    Archive {
-        name: ImageName,
-        _dir: tempfile::TempDir,
-    },
-}
-
-/// `oci-archive:PATH[:REF]` unpacked into a temporary directory as an `oci:` name.
-fn unpack_oci_archive(rest: &str) -> Result<Target> {
-    let (path, reference) = match rest.split_once(':') {
-        Some((path, reference)) if !reference.is_empty() => (path, Some(reference.to_owned())),
-        _ => (rest.trim_end_matches(':'), None),
-    };
-    if path.is_empty() {
-        usage!("oci-archive: needs a path, oci-archive:PATH[:REF]");
-    }
-    let file = std::fs::File::open(path).with_context(|| format!("opening {path}"))?;
-    let dir = tempfile::Builder::new()
-        .prefix(".ocikit-oci-archive-")
-        .tempdir()
-        .context("creating a temporary directory")?;
-    // tar's unpack refuses absolute paths and `..`, so nothing lands outside `dir`.
-    tar::Archive::new(std::io::BufReader::new(file))
-        .unpack(dir.path())
-        .with_context(|| format!("unpacking {path}"))?;
-    let name = ImageName::Oci {
-        dir: dir.path().to_owned(),
-        reference,
-    };
-    Ok(Target::Archive { name, _dir: dir })
 }
 
 /// A name with a transport (`docker://`, `oci:`, `docker-archive:`) or an existing path is
@@ -533,21 +497,20 @@ fn target(arg: &str) -> Result<Target> {
     if arg.starts_with("docker://") {
         return Ok(Target::Registry(reference_arg(arg)?));
     }
-    if let Some(rest) = arg.strip_prefix("oci-archive:") {
-        return unpack_oci_archive(rest);
-    }
     let has_transport = [
         "oci:",
         "docker-archive:",
         "oci-archive:",
+        "dir:",
+        "docker-daemon:",
         "containers-storage:",
     ]
     .iter()
     .any(|t| arg.starts_with(t));
     if has_transport || std::path::Path::new(arg).exists() {
-        return match ImageName::parse(arg, false) {
+        return match ImageName::parse_source(arg) {
             Ok(name) => Ok(Target::Local(name)),
-            Err(e) => usage!("{e:#}"),
+            Err(e) => usage!("{e}"),
         };
     }
     Ok(Target::Registry(reference_arg(arg)?))
@@ -630,17 +593,25 @@ fn child_for(
         })
 }
 
-/// A local image (`oci:`, `docker-archive:`): an index whole unless `platform` is given.
+/// A local image or an index, as `oci_copy` opens it.
+enum Opened {
+    Image(std::sync::Arc<dyn oci_partial::Image>),
+    Index(std::sync::Arc<dyn oci_partial::ImageIndex>),
+}
+
+/// A local image (`oci:`, `oci-archive:`, `docker-archive:`, `dir:`): an index whole unless
+/// `platform` is given.
 fn open_local(name: &ImageName, platform: Option<&Platform>) -> Result<Opened> {
-    let args = RegistryArgs {
-        authfile: None,
-        insecure_registry: Vec::new(),
-        jobs: None,
-        tls_verify: true,
-        insecure: false,
-        cert_dir: None,
-    };
-    source::open_for_copy(name, &Access::new(None, &args), platform, true)
+    let mut options = oci_copy::CopyOptions::default();
+    if let Some(p) = platform {
+        options.platforms = oci_copy::Platforms::One(p.clone());
+        return Ok(Opened::Image(oci_copy::open_image(name, &options)?));
+    }
+    Ok(match oci_copy::open_source(name, &options)?.content {
+        oci_copy::Content::Image(image) => Opened::Image(image),
+        oci_copy::Content::Index(index) => Opened::Index(index),
+        _ => anyhow::bail!("{name}: neither an image nor an index"),
+    })
 }
 
 /// Bytes to stdout as they are; a closed pipe ends quietly.

@@ -7,11 +7,10 @@ use anyhow::{Context, Result};
 use oci_types::Platform;
 use ocikit::unpack::{unpack, Options, Report};
 
-use super::source;
 use crate::cli::{RegistryArgs, Secret};
 use crate::registry::Access;
-use crate::transport::ImageName;
 use crate::usage;
+use oci_copy::ImageName;
 
 /// The arguments of `unpack`.
 #[derive(Debug, clap::Args)]
@@ -65,16 +64,31 @@ pub(crate) fn open(
     platform: Option<&str>,
     creds: Option<&Secret>,
     registry: &RegistryArgs,
-) -> Result<source::Named> {
-    let name = match ImageName::parse(src, false) {
+) -> Result<Opened> {
+    let name = match ImageName::parse_source(src) {
         Ok(n) => n,
-        Err(e) => usage!("{e:#}"),
+        Err(e) => usage!("{e}"),
     };
     let platform: Option<Platform> = match platform.map(str::parse).transpose() {
         Ok(p) => p,
         Err(e) => usage!("--platform: {e}"),
     };
-    source::open_one(&name, &Access::new(creds, registry), platform.as_ref())
+    let access = Access::new(creds, registry);
+    let mut options = access.copy_options(&name)?;
+    if let Some(p) = platform {
+        options.platforms = oci_copy::Platforms::One(p);
+    }
+    let image = oci_copy::open_image(&name, &options).map_err(|e| access.explain(e))?;
+    Ok(Opened {
+        label: name.to_string(),
+        image,
+    })
+}
+
+/// The image an unpack or export reads, and its name for messages.
+pub(crate) struct Opened {
+    pub(crate) label: String,
+    pub(crate) image: std::sync::Arc<dyn oci_partial::Image>,
 }
 
 /// Prints the report's warnings on standard error.

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 use oci_partial::{validate_image, ValidateOptions};
 
-use super::source;
+use oci_copy::ImageName;
+
 use crate::registry::Access;
-use crate::transport::ImageName;
 
 pub(crate) fn run(src: &ImageName, access: &Access<'_>) -> Result<ExitCode> {
-    let images = source::open_all(src, access)?;
+    let images = access.open_images(src)?;
     let mut bad = 0usize;
     for named in &images {
         match validate_image(named.image.as_ref(), ValidateOptions::default()) {

@@ -35,7 +35,14 @@ fn usage_errors_exit_2() {
     )
     .fails(2);
     assert!(r.stderr.contains("Bad/Name"), "{}", r.stderr);
-    ocikit(d, &["inspect", "oci-archive:x.tar"]).fails(2);
+    // An unknown transport is a usage error naming the closest one, never a path.
+    let r = ocikit(d, &["inspect", "containers-storage:x"]).fails(2);
+    assert!(r.stderr.contains("unknown transport"), "{}", r.stderr);
+    let r = ocikit(d, &["copy", "docker:/x", "oci:out"]).fails(2);
+    assert!(r.stderr.contains("did you mean docker://"), "{}", r.stderr);
+    let r = ocikit(d, &["copy", "no-such.tar", "oci:out"]).fails(2);
+    assert!(r.stderr.contains("no such file"), "{}", r.stderr);
+    assert!(r.stderr.contains("docker://"), "{}", r.stderr);
     ocikit(d, &["inspect", "docker://Bad/Name"]).fails(2);
     ocikit(
         d,

@@ -1,0 +1,222 @@
+//! Images and indexes over any place that hands out blobs by digest (the entries of an OCI
+//! archive, the files of a `dir:`), as `oci_partial` cores: manifests read and verified at
+//! once, configs on first use, layers verified as they are read.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use oci_partial::{
+    BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore, DescribedImage, Image,
+    ImageIndex,
+};
+use oci_types::limits::{MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE};
+use oci_types::{Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Raw};
+
+/// A place blobs are read from.
+pub(crate) trait Blobs: Send + Sync {
+    /// The blob `digest`, unverified.
+    fn open(&self, digest: &Digest) -> std::io::Result<BlobReader>;
+    /// A manifest of an index's child (the same as a blob, except in a `dir:`).
+    fn open_manifest(&self, digest: &Digest) -> std::io::Result<BlobReader> {
+        self.open(digest)
+    }
+}
+
+/// `desc`'s blob, read whole (at most `limit` bytes) and verified.
+fn read_small(
+    blobs: &dyn Blobs,
+    desc: &Descriptor,
+    limit: u64,
+    manifest: bool,
+) -> oci_partial::Result<Vec<u8>> {
+    if desc.size > limit {
+        return Err(oci_types::Error::TooLarge {
+            what: "manifest or config blob",
+            size: desc.size,
+            limit,
+        }
+        .into());
+    }
+    let context = || format!("reading {}", desc.digest);
+    let r = if manifest {
+        blobs.open_manifest(&desc.digest)
+    } else {
+        blobs.open(&desc.digest)
+    }
+    .map_err(|e| oci_partial::Error::io(context(), e))?;
+    let mut v = HashingReader::verifying(r, desc.digest.clone(), Some(desc.size))?;
+    let mut out = Vec::with_capacity(usize::try_from(desc.size).unwrap_or(0));
+    v.by_ref()
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| oci_partial::Error::io(context(), e))?;
+    Ok(out)
+}
+
+/// The image `desc` names.
+pub(crate) fn image_for(
+    blobs: Arc<dyn Blobs>,
+    desc: &Descriptor,
+) -> oci_partial::Result<Arc<dyn Image>> {
+    let bytes = read_small(blobs.as_ref(), desc, MAX_MANIFEST_SIZE, true)?;
+    image_from_bytes(blobs, desc.clone(), bytes)
+}
+
+/// The image whose manifest is `bytes` (described by `desc`).
+pub(crate) fn image_from_bytes(
+    blobs: Arc<dyn Blobs>,
+    desc: Descriptor,
+    bytes: Vec<u8>,
+) -> oci_partial::Result<Arc<dyn Image>> {
+    let manifest = Raw::<Manifest>::parse(bytes)?;
+    let image: Arc<dyn Image> = Arc::new(CompressedImage::new(ImageCore {
+        blobs,
+        desc: desc.clone(),
+        manifest,
+    }));
+    Ok(Arc::new(DescribedImage::new(image, desc)))
+}
+
+/// The index `desc` names.
+pub(crate) fn index_for(
+    blobs: Arc<dyn Blobs>,
+    desc: &Descriptor,
+) -> oci_partial::Result<Arc<dyn ImageIndex>> {
+    let bytes = read_small(blobs.as_ref(), desc, MAX_MANIFEST_SIZE, true)?;
+    index_from_bytes(blobs, Some(desc.media_type.clone()), bytes)
+}
+
+/// The index whose bytes are `bytes` (of media type `media_type`, else its own field).
+pub(crate) fn index_from_bytes(
+    blobs: Arc<dyn Blobs>,
+    media_type: Option<MediaType>,
+    bytes: Vec<u8>,
+) -> oci_partial::Result<Arc<dyn ImageIndex>> {
+    let raw = Raw::<Index>::parse(bytes)?;
+    Ok(Arc::new(BlobIndex {
+        blobs,
+        media_type,
+        raw,
+    }))
+}
+
+struct ImageCore {
+    blobs: Arc<dyn Blobs>,
+    desc: Descriptor,
+    manifest: Raw<Manifest>,
+}
+
+impl CompressedImageCore for ImageCore {
+    fn raw_config_file(&self) -> oci_partial::Result<Vec<u8>> {
+        read_small(
+            self.blobs.as_ref(),
+            &self.manifest.value().config,
+            MAX_CONFIG_SIZE,
+            false,
+        )
+    }
+    fn media_type(&self) -> oci_partial::Result<MediaType> {
+        Ok(self.desc.media_type.clone())
+    }
+    fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
+        Ok(self.manifest.bytes().to_vec())
+    }
+    fn layer_by_digest(
+        &self,
+        digest: &Digest,
+    ) -> oci_partial::Result<Arc<dyn CompressedLayerCore>> {
+        let m = self.manifest.value();
+        let desc = m
+            .layers
+            .iter()
+            .chain(std::iter::once(&m.config))
+            .find(|d| &d.digest == digest)
+            .ok_or_else(|| oci_partial::Error::NotFound {
+                what: "layer",
+                digest: digest.clone(),
+            })?;
+        Ok(Arc::new(LayerCore {
+            blobs: Arc::clone(&self.blobs),
+            desc: desc.clone(),
+        }))
+    }
+}
+
+struct LayerCore {
+    blobs: Arc<dyn Blobs>,
+    desc: Descriptor,
+}
+
+impl LayerCore {
+    fn verifying(&self) -> oci_partial::Result<HashingReader<BlobReader>> {
+        let r = self
+            .blobs
+            .open(&self.desc.digest)
+            .map_err(|e| oci_partial::Error::io(format!("reading {}", self.desc.digest), e))?;
+        Ok(HashingReader::verifying(
+            r,
+            self.desc.digest.clone(),
+            Some(self.desc.size),
+        )?)
+    }
+}
+
+impl CompressedLayerCore for LayerCore {
+    fn digest(&self) -> oci_partial::Result<Digest> {
+        Ok(self.desc.digest.clone())
+    }
+    fn compressed(&self) -> oci_partial::Result<BlobReader> {
+        Ok(Box::new(self.verifying()?))
+    }
+    /// The verifying reader itself, so that a store taking its digest hashes the blob once.
+    fn compressed_hashing(&self) -> oci_partial::Result<HashingReader<BlobReader>> {
+        self.verifying()
+    }
+    fn size(&self) -> oci_partial::Result<u64> {
+        Ok(self.desc.size)
+    }
+    fn media_type(&self) -> oci_partial::Result<MediaType> {
+        Ok(self.desc.media_type.clone())
+    }
+    fn descriptor(&self) -> oci_partial::Result<Descriptor> {
+        Ok(self.desc.clone())
+    }
+}
+
+struct BlobIndex {
+    blobs: Arc<dyn Blobs>,
+    media_type: Option<MediaType>,
+    raw: Raw<Index>,
+}
+
+impl BlobIndex {
+    fn entry(&self, digest: &Digest) -> oci_partial::Result<&Descriptor> {
+        self.raw
+            .value()
+            .manifests
+            .iter()
+            .find(|d| &d.digest == digest)
+            .ok_or_else(|| oci_partial::Error::NotFound {
+                what: "index entry",
+                digest: digest.clone(),
+            })
+    }
+}
+
+impl ImageIndex for BlobIndex {
+    fn media_type(&self) -> oci_partial::Result<MediaType> {
+        Ok(match &self.media_type {
+            Some(m) => m.clone(),
+            None => self.raw.value().media_type(),
+        })
+    }
+    fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
+        Ok(self.raw.bytes().to_vec())
+    }
+    fn image(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn Image>> {
+        image_for(Arc::clone(&self.blobs), self.entry(digest)?)
+    }
+    fn image_index(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn ImageIndex>> {
+        index_for(Arc::clone(&self.blobs), self.entry(digest)?)
+    }
+}

@@ -1,0 +1,9 @@
+//! The oci-copy suite: names, and copies between every transport.
+#![allow(clippy::unwrap_used)] // tests
+
+mod daemon;
+mod local;
+mod names;
+mod registry;
+mod support;
+mod transports;
