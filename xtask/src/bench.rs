@@ -36,7 +36,7 @@ type Comparison = fn(root: &Path, args: &[String]) -> Result<()>;
 const COMPARISONS: &[(&str, &str, Comparison)] = &[
     (
         "stream",
-        "hyperfine: `ocikit layer` vs `pigz -p 2 | sha256sum` (levels 1 and 6) on a 512 MiB tar of /usr, and output sizes",
+        "hyperfine: `ocikit layer` vs `pigz -p 2 | sha256sum` (levels 1 and 6) and `igzip -1 -T 2` on a 512 MiB tar of /usr, and output sizes",
         stream::run,
     ),
     (

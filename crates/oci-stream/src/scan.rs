@@ -410,6 +410,25 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any bytes: an answer or `None`, never a panic or a read out of bounds.
+        #[test]
+        fn never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..4096)) {
+            let _ = ends(&data);
+        }
+
+        /// Any input at any level: the walk ends exactly where libdeflate's stream does.
+        #[test]
+        fn finds_the_end_of_any_stream(
+            data in proptest::collection::vec(0u8..8, 0..40_000),
+            level in 1i32..=12,
+        ) {
+            let s = libdeflate(level, &data);
+            let e = ends(&s).unwrap();
+            proptest::prop_assert_eq!(e.end.div_ceil(8), s.len());
+        }
+    }
+
     #[test]
     fn rejects_truncated_and_garbage_streams() {
         let s = libdeflate(6, &text(100_000));

@@ -1,5 +1,6 @@
-//! `cargo xtask bench stream`: `ocikit layer` against `pigz -p 2 | sha256sum` pipelines on the
-//! same input, side by side in one hyperfine run, plus the output sizes.
+//! `cargo xtask bench stream`: `ocikit layer` against `pigz -p 2 | sha256sum` pipelines (and
+//! ISA-L's `igzip -1 -T 2`, whose deflate the default level uses) on the same input, side by
+//! side in one hyperfine run, plus the output sizes.
 //!
 //! The input is `$OCIKIT_BENCH_INPUT`, or else a 512 MiB tar of /usr made once under
 //! `target/bench/usr.tar` (a realistic mix of binaries and text, as the issue measured).
@@ -16,6 +17,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
         &[
             ("hyperfine", "hyperfine"),
             ("pigz", "pigz"),
+            ("igzip", "isal"),
             ("sha256sum", "coreutils"),
             ("tar", "tar"),
         ],
@@ -26,6 +28,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let ours = format!("{ocikit} layer {input} --store {store} --quiet");
     let ours6 = format!("{ocikit} layer {input} --store {store} --quiet --level 6");
     let pigz1 = format!("pigz -p 2 -1 < {input} | sha256sum");
+    let igzip1 = format!("igzip -1 -T 2 -c < {input} | sha256sum");
     let pigz6 = format!("pigz -p 2 -6 < {input} | sha256sum");
     let hash = format!("sha256sum {input}");
     let md = dir.join("stream.md").to_string_lossy().into_owned();
@@ -33,6 +36,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     for (name, cmd) in [
         ("ocikit layer (default)", &ours),
         ("pigz -p 2 -1 | sha256sum", &pigz1),
+        ("igzip -1 -T 2 | sha256sum", &igzip1),
         ("ocikit layer --level 6", &ours6),
         ("pigz -p 2 -6 | sha256sum", &pigz6),
         ("sha256sum", &hash),
@@ -74,6 +78,10 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let rows = [
         ("ocikit layer (default)", layer_size(None)?),
         ("pigz -p 2 -1", size(&format!("pigz -p 2 -1 < {input}"))?),
+        (
+            "igzip -1 -T 2",
+            size(&format!("igzip -1 -T 2 -c < {input}"))?,
+        ),
         ("ocikit layer --level 6", layer_size(Some("6"))?),
         ("pigz -p 2 -6", size(&format!("pigz -p 2 -6 < {input}"))?),
         ("gzip -6", size(&format!("gzip -6 < {input}"))?),

@@ -70,12 +70,21 @@ fn run(cmd: &mut Command) {
     );
 }
 
+/// Both deflaters (igzip at level 1, libdeflate with its last block reopened at level 2), in
+/// many blocks, stored ones among them.
 #[test]
 fn umoci_and_skopeo_read_a_stream_layer() {
+    for level in [1, 2] {
+        umoci_and_skopeo_read(level);
+    }
+}
+
+fn umoci_and_skopeo_read(level: u32) {
     let text_file = text(700_000, 1);
     let random_file = random(300_000, 2);
     let tar = tar_of(&[("etc/motd", &text_file), ("bin/blob", &random_file)]);
-    let (layer, blob) = compress_with(&tar, Options::new().block_size(64 << 10), 1 << 16);
+    let opts = Options::new().block_size(64 << 10).level(level);
+    let (layer, blob) = compress_with(&tar, opts, 1 << 16);
     assert!(blob.len() < tar.len());
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
