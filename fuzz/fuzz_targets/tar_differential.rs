@@ -7,7 +7,9 @@
 //!
 //! One difference is by design: a header whose checksum is the signed sum of its bytes is
 //! accepted by ours, as Go's `archive/tar` (and Python's `tarfile`) accept it; the `tar`
-//! crate takes the unsigned sum only. Inputs with such a header are not compared.
+//! crate takes the unsigned sum only. Inputs with such a header are not compared. And a GNU
+//! long name ends at its first NUL for ours, Go and Python; the `tar` crate keeps what follows,
+//! so its names are cut there before they are compared.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -73,6 +75,11 @@ fn has_signed_only_checksum(bytes: &[u8]) -> bool {
     })
 }
 
+/// The bytes before the first NUL.
+fn to_nul(bytes: &[u8]) -> &[u8] {
+    bytes.split(|&b| b == 0).next().unwrap_or(bytes)
+}
+
 fn theirs(bytes: &[u8]) -> Option<Vec<Seen>> {
     let mut archive = tar::Archive::new(bytes);
     let mut seen = Vec::new();
@@ -82,12 +89,17 @@ fn theirs(bytes: &[u8]) -> Option<Vec<Seen>> {
         if typeflag == b'g' {
             continue; // global PAX headers: skipped by ours, listed by the tar crate
         }
-        let name = String::from_utf8(entry.path_bytes().into_owned()).ok()?;
+        let name = String::from_utf8(to_nul(&entry.path_bytes()).to_vec()).ok()?;
         let kind = kind_of(typeflag);
         let link = match kind {
             EntryKind::Symlink | EntryKind::HardLink => Some(
-                String::from_utf8(entry.link_name_bytes().map(|l| l.into_owned()).unwrap_or_default())
-                    .ok()?,
+                String::from_utf8(
+                    entry
+                        .link_name_bytes()
+                        .map(|l| to_nul(&l).to_vec())
+                        .unwrap_or_default(),
+                )
+                .ok()?,
             ),
             _ => None,
         };
