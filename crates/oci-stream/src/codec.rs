@@ -16,7 +16,9 @@ use std::io;
 
 use libdeflater::{CompressionLvl, Compressor};
 
-use crate::{isal, scan};
+#[cfg(feature = "isal")]
+use crate::isal;
+use crate::scan;
 
 /// The gzip header: no name, no timestamp (MTIME 0), no flags, OS unknown (255, as Go's
 /// `compress/gzip` writes). Byte 8 (XFL) is set per level by [`gzip_header`].
@@ -63,6 +65,7 @@ pub(crate) enum Engine {
     /// Stored blocks only.
     Store,
     /// ISA-L's igzip at this level (0 to 3), primed with the previous block's last 32 KiB.
+    #[cfg(feature = "isal")]
     Isal(u32),
     /// libdeflate at this level (1 to 12); no dictionary.
     Libdeflate(u32),
@@ -72,9 +75,12 @@ pub(crate) enum Engine {
 /// level 1 for level 1, about three times cheaper per byte than any other deflate at a size
 /// still below `pigz -1`'s; libdeflate at the same level from 2 on, where its ratio (level 2
 /// is smaller than skopeo's output) is worth its CPU.
+///
+/// Without the `isal` feature, level 1 is libdeflate's level 1: larger CPU, other bytes.
 pub(crate) fn gzip_engine(level: u32) -> Engine {
     match level {
         0 => Engine::Store,
+        #[cfg(feature = "isal")]
         1 => Engine::Isal(1),
         l => Engine::Libdeflate(l),
     }
@@ -88,7 +94,10 @@ impl Codec {
 
     /// Whether blocks are primed with the end of the block before them.
     pub(crate) fn wants_dictionary(&self) -> bool {
-        matches!(self, Codec::Gzip { level } if matches!(gzip_engine(*level), Engine::Isal(_)))
+        #[cfg(feature = "isal")]
+        return matches!(self, Codec::Gzip { level } if matches!(gzip_engine(*level), Engine::Isal(_)));
+        #[cfg(not(feature = "isal"))]
+        false
     }
 
     /// Writes the encoding of `input` to `out` (cleared first); `dict` is the end of the
@@ -138,6 +147,9 @@ fn stored_size(len: usize) -> usize {
 
 /// Appends `input` as deflate blocks that are not final and end on a byte boundary.
 fn gzip_blocks(engine: Engine, dict: &[u8], input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    // Only igzip takes a dictionary.
+    #[cfg(not(feature = "isal"))]
+    let _ = dict;
     if input.is_empty() {
         return Ok(());
     }
@@ -147,6 +159,7 @@ fn gzip_blocks(engine: Engine, dict: &[u8], input: &[u8], out: &mut Vec<u8>) -> 
     }
     let start = out.len();
     let deflated = match engine {
+        #[cfg(feature = "isal")]
         Engine::Isal(level) => {
             isal::deflate_sync(level, dict, input, out)?;
             out.len() - start < stored_size(input.len())
@@ -341,15 +354,19 @@ mod tests {
         use std::io::Read;
         let text = b"the quick brown fox jumps over the lazy dog\n".repeat(30_000);
         let zeros = vec![0u8; 100_001];
-        for engine in [
+        let engines = [
             Engine::Store,
-            Engine::Isal(0),
-            Engine::Isal(1),
-            Engine::Isal(3),
             Engine::Libdeflate(1),
             Engine::Libdeflate(2),
             Engine::Libdeflate(12),
-        ] {
+        ];
+        #[cfg(feature = "isal")]
+        let engines = [
+            &engines[..],
+            &[Engine::Isal(0), Engine::Isal(1), Engine::Isal(3)],
+        ]
+        .concat();
+        for &engine in engines.iter() {
             let mut out = Vec::new();
             let mut plain = Vec::new();
             let mut prev: &[u8] = &[];

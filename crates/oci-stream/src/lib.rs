@@ -49,6 +49,7 @@
 
 mod codec;
 mod error;
+#[cfg(feature = "isal")]
 mod isal;
 mod layer;
 mod options;
