@@ -131,9 +131,17 @@ impl LocalWriter {
                     )
                 }
                 None => {
-                    file.set_len(0)
-                        .map_err(|e| Error::io("truncate", &data, e))?;
-                    ingest::initialize(&dir, &reference, now, total)?;
+                    let fresh = file
+                        .set_len(0)
+                        .map_err(|e| Error::io("truncate", &data, e))
+                        .and_then(|()| ingest::initialize(&dir, &reference, now, total));
+                    if let Err(e) = fresh {
+                        // An ingest whose metadata could not be written (a full disk) is no
+                        // ingest: no ref names it, so nothing would ever remove it. Removed
+                        // here, while this writer still holds its lock.
+                        let _ = remove_tree(&dir);
+                        return Err(e);
+                    }
                     let digester = Digester::new(&algorithm)
                         .map_err(|e| Error::invalid("digest", e.to_string()))?;
                     (digester, 0, now, now, total)
