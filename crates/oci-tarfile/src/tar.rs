@@ -94,8 +94,10 @@ pub(crate) fn parse_header(block: &[u8; 512], offset: u64) -> Result<Option<Head
     let size = parse_numeric(&block[124..136]).ok_or_else(|| bad("unreadable size"))?;
     let typeflag = block[156];
     let mut name = cstr(&block[0..100]).to_vec();
-    // POSIX ustar ("ustar\0") keeps a name prefix; GNU ("ustar  \0") uses that space otherwise.
-    if &block[257..263] == b"ustar\0" {
+    // POSIX ustar ("ustar\0" version "00") keeps a name prefix; GNU ("ustar  \0") uses that
+    // space otherwise. Like Go's reader, a ustar magic with another version is neither, and its
+    // prefix field is not part of the name.
+    if &block[257..263] == b"ustar\0" && &block[263..265] == b"00" {
         let prefix = cstr(&block[345..500]);
         if !prefix.is_empty() {
             let mut full = prefix.to_vec();
@@ -402,6 +404,18 @@ mod tests {
         // Go's layout: mode, checksum.
         assert_eq!(&block[100..108], b"0000444\0");
         assert_eq!(block[155], b' ');
+    }
+
+    #[test]
+    fn a_ustar_magic_of_another_version_has_no_name_prefix() {
+        // Found by the differential fuzz target: Go reads the prefix only for version "00".
+        let long = format!("{}/{}", "d".repeat(120), "f".repeat(90));
+        let mut block: [u8; 512] = encode(&long, Kind::File(1))[..512].try_into().unwrap();
+        block[263..265].copy_from_slice(b"0\0");
+        let (unsigned, _) = checksums(&block);
+        block[148..156].copy_from_slice(format!("{unsigned:06o}\0 ").as_bytes());
+        let p = parse_header(&block, 0).unwrap().unwrap();
+        assert_eq!(p.name, "f".repeat(90).as_bytes());
     }
 
     #[test]
