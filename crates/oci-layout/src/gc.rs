@@ -19,6 +19,9 @@ pub struct GcReport {
     pub kept: usize,
     /// The refs of the unfinished ingests removed (writes that were interrupted).
     pub ingests: Vec<String>,
+    /// The damaged ingest directories removed, by name (see
+    /// [`oci_content::LocalStore::remove_damaged_ingests`]).
+    pub damaged_ingests: Vec<String>,
 }
 
 impl GcReport {
@@ -78,6 +81,10 @@ impl Layout {
             }
         }
         report.ingests.sort();
+        report.damaged_ingests = self
+            .store()
+            .remove_damaged_ingests()
+            .map_err(|e| self.content_error(e))?;
         self.remove_empty_ingest_dir();
         drop(locks);
         Ok(report)

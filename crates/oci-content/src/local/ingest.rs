@@ -71,7 +71,9 @@ fn read_total(dir: &Path) -> Option<u64> {
 pub(super) fn open_locked(ingest_root: &Path, dir: &Path) -> Result<Option<File>> {
     let data = dir.join(DATA);
     // A remover (commit, abort) may delete the directory between our steps; start over then.
-    for _ in 0..16 {
+    let (mut tries, mut waits) = (0, 0);
+    while tries < 16 {
+        tries += 1;
         // Another process may remove an empty `ingest/` while we create it: both kinds of race
         // (it vanished, or it appeared between the check and the create) mean "try again".
         match fs::create_dir_all(ingest_root) {
@@ -104,6 +106,13 @@ pub(super) fn open_locked(ingest_root: &Path, dir: &Path) -> Result<Option<File>
             Err(e) => return Err(Error::io("open", &data, e)),
         };
         if !try_lock(&file).map_err(|e| Error::io("lock", &data, e))? {
+            // Without a `ref` the holder is a writer initializing the ingest or a pruner
+            // removing a damaged one: wait a moment for either to finish.
+            if waits < 100 && !dir.join(REF).exists() {
+                (tries, waits) = (tries - 1, waits + 1);
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                continue;
+            }
             return Ok(None);
         }
         if same_file(&file, &data).map_err(|e| Error::io("stat", &data, e))? {
@@ -125,6 +134,31 @@ pub(super) fn lock_existing(dir: &Path, reference: &str) -> Result<Option<File>>
     };
     if !try_lock(&file).map_err(|e| Error::io("lock", &data, e))? {
         return Err(Error::locked(reference));
+    }
+    Ok(Some(file))
+}
+
+/// Takes the lock of a damaged ingest directory for its removal, creating an empty `data`
+/// when there is none (a directory whose removal was interrupted has lost it). `Ok(None)` when
+/// a writer holds the lock or the directory is gone.
+pub(super) fn lock_damaged(dir: &Path) -> Result<Option<File>> {
+    let data = dir.join(DATA);
+    let file = match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&data)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("open", &data, e)),
+    };
+    if !try_lock(&file).map_err(|e| Error::io("lock", &data, e))? {
+        return Ok(None);
+    }
+    if !same_file(&file, &data).map_err(|e| Error::io("stat", &data, e))? {
+        return Ok(None);
     }
     Ok(Some(file))
 }

@@ -89,6 +89,47 @@ impl LocalStore {
         ingest::dir_for(&self.root.join(INGEST), reference)
     }
 
+    /// Removes the damaged ingest directories no writer holds, and returns their names (the
+    /// hex of the SHA-256 of their ref).
+    ///
+    /// A directory is damaged when its status cannot be read: a write killed while it set up
+    /// its metadata, or a commit or abort killed while it removed the directory, leaves one.
+    /// [`IngestManager::list_statuses`] skips such directories and [`IngestManager::abort`]
+    /// cannot name them (their `ref` may be gone), so this is how they go; garbage
+    /// collectors call it after aborting the abandoned ingests. The directory's lock is held
+    /// while it is removed, as [`IngestManager::abort`] holds it: a live writer's ingest
+    /// never vanishes under it.
+    pub fn remove_damaged_ingests(&self) -> Result<Vec<String>> {
+        let root = self.root.join(INGEST);
+        let entries = match fs::read_dir(&root) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("read directory", &root, e)),
+        };
+        let mut removed = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("read directory", &root, e))?;
+            let dir = entry.path();
+            if !entry.file_type().is_ok_and(|t| t.is_dir())
+                || ingest::read_status(&dir, None).is_ok()
+            {
+                continue;
+            }
+            let Some(lock) = ingest::lock_damaged(&dir)? else {
+                continue;
+            };
+            // A writer may have finished setting the ingest up before we took the lock.
+            if ingest::read_status(&dir, None).is_ok() {
+                continue;
+            }
+            fsutil::remove_tree(&dir)?;
+            drop(lock);
+            removed.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        removed.sort();
+        Ok(removed)
+    }
+
     /// Opens a writer; the same as [`Ingester::writer`] with the concrete type.
     pub fn local_writer(&self, opts: WriterOpts) -> Result<LocalWriter> {
         opts.check()?;

@@ -173,6 +173,60 @@ fn unusable_ingests_start_over() {
 }
 
 #[test]
+fn damaged_ingests_are_removed_and_live_or_whole_ones_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(tmp.path()).unwrap();
+    let ingest = tmp.path().join("ingest");
+    // A write killed while it set its metadata up: `updatedat` not yet renamed into place.
+    let torn_setup = store.ingest_path("torn-setup");
+    fs::create_dir_all(&torn_setup).unwrap();
+    for (name, text) in [("data", "abc"), ("ref", "torn-setup")] {
+        fs::write(torn_setup.join(name), text).unwrap();
+    }
+    fs::write(torn_setup.join("startedat"), "2024-05-01T12:00:00Z").unwrap();
+    fs::write(torn_setup.join("updatedat.tmp"), "2024-05-01T").unwrap();
+    // A commit killed while it removed the directory: only timestamps are left.
+    let torn_removal = store.ingest_path("torn-removal");
+    fs::create_dir_all(&torn_removal).unwrap();
+    fs::write(torn_removal.join("startedat"), "2024-05-01T12:00:00Z").unwrap();
+    fs::write(torn_removal.join("updatedat"), "2024-05-01T12:00:00Z").unwrap();
+    // A whole abandoned ingest (abort's business, not this one's) and a live writer.
+    let mut whole = store.writer(WriterOpts::new("whole")).unwrap();
+    whole.write_all(b"kept").unwrap();
+    drop(whole);
+    let mut live = store.writer(WriterOpts::new("live")).unwrap();
+    live.write_all(b"busy").unwrap();
+    // A live writer whose metadata is unreadable is still not touched.
+    let live_damaged = store.writer(WriterOpts::new("live-damaged")).unwrap();
+    fs::remove_file(store.ingest_path("live-damaged").join("startedat")).unwrap();
+
+    let mut want = vec![ingest_name("torn-setup"), ingest_name("torn-removal")];
+    want.sort();
+    assert_eq!(store.remove_damaged_ingests().unwrap(), want);
+    assert!(!torn_setup.exists() && !torn_removal.exists());
+    let mut refs: Vec<String> = store
+        .list_statuses(&[])
+        .unwrap()
+        .into_iter()
+        .map(|s| s.reference)
+        .collect();
+    refs.sort();
+    assert_eq!(refs, ["live", "whole"]);
+    assert!(store.ingest_path("live-damaged").join("data").exists());
+    drop(live_damaged);
+    assert_eq!(
+        store.remove_damaged_ingests().unwrap(),
+        [ingest_name("live-damaged")]
+    );
+    live.write_all(b" still").unwrap();
+    let st = live.status().unwrap();
+    assert_eq!(st.offset, 10);
+    drop(live);
+    assert!(store.remove_damaged_ingests().unwrap().is_empty());
+    assert_eq!(fs::read_dir(&ingest).unwrap().count(), 2);
+}
+
+#[test]
 fn two_handles_on_one_root_share_locks_and_content() {
     let tmp = tempfile::tempdir().unwrap();
     let a = LocalStore::open(tmp.path()).unwrap();

@@ -152,6 +152,20 @@ fn abandoned_ingests_are_removed() {
 }
 
 #[test]
+fn damaged_ingest_directories_are_removed() {
+    let (_dir, layout) = new_layout();
+    // What a commit killed while removing its ingest directory leaves behind.
+    let dir = layout.store().ingest_path("killed");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("startedat"), "2024-05-01T12:00:00Z").unwrap();
+    std::fs::write(dir.join("updatedat"), "2024-05-01T12:00:00Z").unwrap();
+    let report = layout.gc().unwrap();
+    assert!(report.ingests.is_empty());
+    assert_eq!(report.damaged_ingests.len(), 1, "{report:?}");
+    assert!(!layout.root().join("ingest").exists());
+}
+
+#[test]
 fn gc_never_removes_the_blobs_of_an_image_being_written() {
     let (_dir, layout) = new_layout();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

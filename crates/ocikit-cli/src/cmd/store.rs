@@ -234,6 +234,10 @@ fn abort_abandoned_ingests(store: &LocalStore, dry_run: bool) -> Result<()> {
     }
     if !dry_run {
         eprintln!("{aborted} abandoned ingests aborted");
+        // What a write or removal killed half-way leaves has no status to list.
+        for name in store.remove_damaged_ingests()? {
+            outln!("removed damaged ingest directory ingest/{name}");
+        }
     }
     Ok(())
 }
