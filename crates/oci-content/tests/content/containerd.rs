@@ -7,8 +7,8 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,130 +18,8 @@ use oci_content::{
 };
 use oci_types::{Descriptor, Digest, MediaType};
 
+use crate::daemon::{self, Daemon};
 use crate::pattern::Pattern;
-
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// Plugins that would touch the host (`/opt/containerd`) or are of no use here.
-const DISABLED: &[&str] = &[
-    "io.containerd.grpc.v1.cri",
-    "io.containerd.gc.v1.scheduler",
-    "io.containerd.internal.v1.opt",
-    "io.containerd.internal.v1.tracing",
-    "io.containerd.tracing.processor.v1.otlp",
-    "io.containerd.snapshotter.v1.btrfs",
-    "io.containerd.snapshotter.v1.zfs",
-    "io.containerd.snapshotter.v1.devmapper",
-    "io.containerd.snapshotter.v1.aufs",
-];
-
-/// A containerd daemon of our own, killed when dropped.
-struct Daemon {
-    child: Child,
-    sock: PathBuf,
-    ctr: PathBuf,
-    content_root: PathBuf,
-}
-
-impl Daemon {
-    fn start(containerd: &Path, ctr: &Path, dir: &Path) -> Daemon {
-        let root = dir.join("root");
-        let sock = dir.join("c.sock");
-        let quoted: Vec<String> = DISABLED.iter().map(|p| format!("{p:?}")).collect();
-        let config = format!(
-            "version = 2\nroot = {root:?}\nstate = {state:?}\ndisabled_plugins = [{plugins}]\n\
-             [grpc]\n  address = {sock:?}\n[ttrpc]\n  address = {ttrpc:?}\n\
-             [debug]\n  address = \"\"\n[metrics]\n  address = \"\"\n",
-            root = root.display().to_string(),
-            state = dir.join("state").display().to_string(),
-            plugins = quoted.join(", "),
-            sock = sock.display().to_string(),
-            ttrpc = dir.join("c.sock.ttrpc").display().to_string(),
-        );
-        let config_path = dir.join("config.toml");
-        fs::write(&config_path, config).unwrap();
-        let log = fs::File::create(dir.join("containerd.log")).unwrap();
-        let child = Command::new(containerd)
-            .arg("--config")
-            .arg(&config_path)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut d = Daemon {
-            child,
-            sock,
-            ctr: ctr.to_owned(),
-            content_root: root.join("io.containerd.content.v1.content"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if d.sock.exists() && d.ctr(&["version"]).status.success() {
-                return d;
-            }
-            if let Some(status) = d.child.try_wait().unwrap() {
-                let log = fs::read_to_string(dir.join("containerd.log")).unwrap_or_default();
-                panic!("containerd exited with {status}:\n{log}");
-            }
-            assert!(Instant::now() < deadline, "containerd did not come up");
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(&self.ctr);
-        c.arg("--address")
-            .arg(&self.sock)
-            .args(["--namespace", "default"])
-            .args(args);
-        c
-    }
-
-    fn ctr(&self, args: &[&str]) -> Output {
-        self.command(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    /// `ctr` with stdin from a file, which must succeed.
-    fn ctr_ok_from(&self, args: &[&str], stdin: &Path) -> Output {
-        let out = self
-            .command(args)
-            .stdin(fs::File::open(stdin).unwrap())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "ctr {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn ctr_ok(&self, args: &[&str]) -> Output {
-        let out = self.ctr(args);
-        assert!(
-            out.status.success(),
-            "ctr {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 fn write_file(path: &Path, mut src: impl Read) {
     let mut f = fs::File::create(path).unwrap();
@@ -154,17 +32,11 @@ fn layer(p: &Pattern, size: u64) -> Descriptor {
 
 #[test]
 fn containerd_and_local_store_share_a_content_directory() {
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let (Some(containerd), Some(ctr)) = (which("containerd"), which("ctr")) else {
-        assert!(
-            !in_ci,
-            "containerd and ctr must be installed in CI (Debian package `containerd`)"
-        );
-        eprintln!("SKIPPED containerd interop test: `containerd`/`ctr` not on PATH (apt-get install containerd)");
+    let Some((containerd, ctr)) = daemon::tools() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let mut daemon = Daemon::start(&containerd, &ctr, tmp.path());
+    let mut daemon = Daemon::start(&containerd, &ctr, tmp.path(), false);
     let store = LocalStore::open(&daemon.content_root).unwrap();
 
     // 1. A blob ctr ingested is read by LocalStore, digest verified.

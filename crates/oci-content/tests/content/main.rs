@@ -4,6 +4,7 @@
 
 mod containerd;
 mod crash;
+mod daemon;
 mod local;
 mod pattern;
 mod suite;
