@@ -66,6 +66,16 @@ fn read_total(dir: &Path) -> Option<u64> {
     text.trim().parse::<u64>().ok().filter(|&t| t > 0)
 }
 
+/// Opens an ingest's `data` for reading and appending, creating it empty when missing.
+fn open_data(data: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(data)
+}
+
 /// Opens `dir/data` and takes its lock, creating the directory and file when needed.
 /// `Ok(None)` when another writer holds the lock.
 pub(super) fn open_locked(ingest_root: &Path, dir: &Path) -> Result<Option<File>> {
@@ -94,13 +104,7 @@ pub(super) fn open_locked(ingest_root: &Path, dir: &Path) -> Result<Option<File>
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io("create", dir, e)),
         }
-        let file = match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&data)
-        {
+        let file = match open_data(&data) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io("open", &data, e)),
@@ -143,13 +147,7 @@ pub(super) fn lock_existing(dir: &Path, reference: &str) -> Result<Option<File>>
 /// a writer holds the lock or the directory is gone.
 pub(super) fn lock_damaged(dir: &Path) -> Result<Option<File>> {
     let data = dir.join(DATA);
-    let file = match OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&data)
-    {
+    let file = match open_data(&data) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("open", &data, e)),
