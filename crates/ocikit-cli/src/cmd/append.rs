@@ -15,7 +15,7 @@ use oci_types::{History, Platform, Reference};
 use oci_copy::{CopyOptions, ImageName, LayerCompression, Platforms};
 use oci_types::Compression;
 
-use crate::cli::{CompressArgs, CompressKind};
+use crate::cli::{CompressKind, DestCompressArgs, ReportArgs};
 use crate::dirtar::{DirTar, DirTarOptions};
 use crate::progress::{Progress, ProgressReader};
 use crate::registry::Access;
@@ -28,11 +28,13 @@ pub(crate) struct Args<'a> {
     pub(crate) output: String,
     pub(crate) keep_mtime: bool,
     pub(crate) platform: String,
-    pub(crate) compress: CompressArgs,
+    pub(crate) compress: DestCompressArgs,
     /// How a docker:// base is read.
     pub(crate) base_access: Access<'a>,
     /// How a docker:// output is written.
     pub(crate) output_access: Access<'a>,
+    /// `--json` and `--digestfile`.
+    pub(crate) report: ReportArgs,
 }
 
 pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
@@ -86,7 +88,7 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     // Layers are streamed once, straight into the output's layer compression (a docker
     // archive stores tars, so by default they are not compressed at all), by the parallel
     // stream compressor, so the writer never has to recompress a one-shot stream.
-    let compression = target(args.compress.compress, &output);
+    let compression = target(args.compress.format, &output);
     let mut adds = Vec::with_capacity(args.layers.len());
     for (i, arg) in args.layers.iter().enumerate() {
         let reader = open_layer(arg, args.keep_mtime)?;
@@ -107,7 +109,7 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     }
     let image = append_layers(base, adds);
     let mut options = CopyOptions::default();
-    options.compression = match args.compress.compress {
+    options.compression = match args.compress.format {
         None => LayerCompression::Auto,
         Some(CompressKind::Gzip) => LayerCompression::Gzip(args.compress.level),
         Some(CompressKind::Zstd) => LayerCompression::Zstd(args.compress.level),
@@ -121,7 +123,7 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     }
     let report = oci_copy::write_image(image, &output, Some(&tag), &options)
         .map_err(|e| args.output_access.explain(e))?;
-    eprintln!("wrote {output} ({tag}, {})", report.written);
+    super::report_written(&args.report, &output, Some(&tag), &report)?;
     Ok(ExitCode::SUCCESS)
 }
 

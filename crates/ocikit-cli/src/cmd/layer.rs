@@ -13,6 +13,7 @@ use oci_stream::{Options, StreamLayer};
 use oci_types::{Compression, Digest, MediaType, Reference};
 use serde::Serialize;
 
+use crate::cli::{CompressKind, DestCompressArgs};
 use crate::progress::{Progress, ProgressReader};
 use crate::registry::Access;
 
@@ -41,8 +42,8 @@ pub(crate) fn run(
     file: &str,
     dest: &Dest,
     access: &Access<'_>,
-    level: Option<u32>,
-    zstd: bool,
+    compress: &DestCompressArgs,
+    digestfile: Option<&Path>,
     progress: Progress,
 ) -> Result<ExitCode> {
     let (input, total): (Box<dyn Read + Send>, Option<u64>) = if file == "-" {
@@ -52,15 +53,15 @@ pub(crate) fn run(
         let len = f.metadata().ok().map(|m| m.len());
         (Box::new(f), len)
     };
-    let compression = if zstd {
-        Compression::Zstd
-    } else {
-        Compression::Gzip
+    let compression = match compress.format {
+        None | Some(CompressKind::Gzip) => Compression::Gzip,
+        Some(CompressKind::Zstd) => Compression::Zstd,
+        Some(CompressKind::None) => Compression::None,
     };
     let mut opts = Options::new()
         .compression(compression)
         .threads(oci_copy::stream_threads());
-    if let Some(l) = level {
+    if let Some(l) = compress.level {
         opts = opts.level(l);
     }
     let (digest, diff_id, size, media_type) = match dest {
@@ -91,6 +92,10 @@ pub(crate) fn run(
         size,
         diff_id: diff_id.to_string(),
     };
+    if let Some(path) = digestfile {
+        std::fs::write(path, &out.digest)
+            .with_context(|| format!("writing --digestfile {}", path.display()))?;
+    }
     outln!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, CompressKind, DestCompressArgs, ReportArgs};
 use crate::progress::Progress;
 use oci_copy::ImageName;
 
@@ -45,6 +45,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             compress,
             copy,
         } => {
+            check_compression(&compress)?;
             let (src, dst) = (parse(&src, false)?, parse(&dst, true)?);
             let creds = (copy.src_creds.as_ref(), copy.dest_creds.as_ref());
             copy::run(&src, &dst, &compress, &copy, creds, progress)
@@ -56,6 +57,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             compress,
             copy,
         } => {
+            check_compression(&compress)?;
             let (src, dst_name) = (parse(&src, false)?, parse(&dst, true)?);
             if dst_name.registry_reference().is_none() {
                 usage!("push writes to a registry: the destination must be docker://HOST/REPO[:TAG], not {dst}");
@@ -73,6 +75,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             compress,
             copy,
         } => {
+            check_compression(&compress)?;
             let (src_name, dst) = (parse(&src, false)?, parse(&dst, true)?);
             if src_name.registry_reference().is_none() {
                 usage!("pull reads from a registry: the source must be docker://HOST/REPO[:TAG|@DIGEST], not {src}");
@@ -94,7 +97,10 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             src_creds,
             dest_creds,
             registry,
+            uploads,
+            report,
         } => {
+            check_compression(&compress)?;
             let args = append::Args {
                 base,
                 layers,
@@ -104,7 +110,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 platform,
                 compress,
                 base_access: Access::new(src_creds.as_ref(), &registry),
-                output_access: Access::new(dest_creds.as_ref(), &registry),
+                output_access: Access::new(dest_creds.as_ref(), &registry).with_jobs(uploads.jobs),
+                report,
             };
             append::run(args, progress)
         }
@@ -114,16 +121,28 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             to,
             creds,
             registry,
-            level,
+            mut compress,
             zstd,
+            digestfile,
         } => {
+            if zstd {
+                compress.format = Some(CompressKind::Zstd);
+            }
+            check_compression(&compress)?;
             let dest = match (store, to) {
                 (Some(dir), None) => layer::Dest::Store(dir),
                 (None, Some(to)) => layer::Dest::Registry(repository_arg(&to)?),
                 _ => usage!("give one of --store DIR and --to docker://HOST/REPO"),
             };
             let access = Access::new(creds.as_ref(), &registry);
-            layer::run(&file, &dest, &access, level, zstd, progress)
+            layer::run(
+                &file,
+                &dest,
+                &access,
+                &compress,
+                digestfile.as_deref(),
+                progress,
+            )
         }
         Command::Store { dir, action } => store::run(&dir, action),
         Command::Unpack(args) => unpack::run(args),
@@ -149,6 +168,74 @@ fn repository_arg(to: &str) -> Result<oci_types::Reference> {
         Ok(_) => usage!("--to {to}: a layer is not tagged; give docker://HOST/REPO"),
         Err(e) => usage!("--to {to}: {e}"),
     }
+}
+
+/// Checks `--dest-compress-level` against the range of its format (gzip when none is given):
+/// what the stream compressor accepts, gzip 0 to 12 and zstd 1 to 22.
+pub(crate) fn check_compression(args: &DestCompressArgs) -> Result<()> {
+    let Some(level) = args.level else {
+        return Ok(());
+    };
+    let (format, low, high) = match args.format.unwrap_or(CompressKind::Gzip) {
+        CompressKind::Gzip => ("gzip", 0, oci_stream::MAX_GZIP_LEVEL),
+        CompressKind::Zstd => ("zstd", 1, oci_stream::MAX_ZSTD_LEVEL),
+        CompressKind::None => {
+            usage!("--dest-compress-level {level}: --dest-compress-format none has no level")
+        }
+    };
+    if !(low..=high).contains(&level) {
+        usage!("--dest-compress-level {level}: {format} levels are {low} to {high}");
+    }
+    Ok(())
+}
+
+/// Reports what a command wrote: `--digestfile`, one human line on stderr, and with `--json`
+/// one document on stdout: `{"destination", "digest", "kind", "tag"?, "blobs": [..]}`.
+pub(crate) fn report_written(
+    args: &ReportArgs,
+    destination: &ImageName,
+    tag: Option<&oci_types::Reference>,
+    report: &oci_copy::CopyReport,
+) -> Result<()> {
+    use anyhow::Context;
+    let digest = report.written.digest();
+    if let Some(path) = &args.digestfile {
+        std::fs::write(path, digest.to_string())
+            .with_context(|| format!("writing --digestfile {}", path.display()))?;
+    }
+    match tag {
+        Some(tag) => eprintln!("wrote {destination} ({tag}, {})", report.written),
+        None => eprintln!("wrote {destination} ({})", report.written),
+    }
+    if args.json {
+        let kind = match report.written {
+            oci_copy::Written::Index(_) => "index",
+            oci_copy::Written::ImageId(_) => "image-id",
+            _ => "manifest",
+        };
+        let blobs: Vec<serde_json::Value> = report
+            .blobs
+            .iter()
+            .map(|b| {
+                serde_json::json!({
+                    "digest": b.digest.to_string(),
+                    "size": b.size,
+                    "outcome": b.outcome.to_string(),
+                })
+            })
+            .collect();
+        let mut doc = serde_json::json!({
+            "destination": destination.to_string(),
+            "digest": digest.to_string(),
+            "kind": kind,
+            "blobs": blobs,
+        });
+        if let Some(tag) = tag {
+            doc["tag"] = serde_json::Value::String(tag.to_string());
+        }
+        crate::outln!("{doc}");
+    }
+    Ok(())
 }
 
 /// Parses an image name; a bad one is a usage error.

@@ -5,6 +5,7 @@
 mod copy;
 mod crash;
 mod errors;
+mod flags;
 mod images;
 mod interop;
 mod registry_cmds;
