@@ -52,9 +52,13 @@ pub(crate) enum Command {
     Inspect {
         /// The image (or archive / layout / registry index: every image in it).
         src: String,
-        /// Print JSON instead of text.
+        /// Print JSON instead of text: an array of images (each of an index names it, with
+        /// its digest).
         #[arg(long)]
         json: bool,
+        /// Of an index, only this platform's image (os/arch[/variant]).
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
         /// Credentials for a docker:// image.
         #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
         creds: Option<Secret>,
@@ -197,11 +201,21 @@ pub(crate) enum Command {
     Unpack(crate::cmd::unpack::Args),
     /// Write an image's merged filesystem as one tar (crane export).
     Export(crate::cmd::export::Args),
-    /// Check every digest, size and diff_id of an image; exit 1 listing each mismatch.
-    #[command(after_help = "Example:\n  ocikit verify docker-archive:image.tar")]
+    /// Check every digest, size and diff_id of an image, and of an index its entries and
+    /// every image; exit 1 listing each mismatch.
+    #[command(
+        after_help = "Example:\n  ocikit verify docker-archive:image.tar\n  ocikit verify docker://localhost:5000/app:v1 --json"
+    )]
     Verify {
         /// The image (or archive / layout / registry index: every image in it).
         src: String,
+        /// Print one JSON document: {"ok", "index"?: {"name", "digest"}, "checked": [{"name",
+        /// "digest", "ok", "problems"}]} (an index's own entry first).
+        #[arg(long)]
+        json: bool,
+        /// Of an index, check only this platform's image (and the index's entries).
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
         /// Credentials for a docker:// image.
         #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
         creds: Option<Secret>,

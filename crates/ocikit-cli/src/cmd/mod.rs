@@ -6,6 +6,7 @@ pub(crate) mod export;
 mod inspect;
 mod layer;
 pub(crate) mod login;
+mod opened;
 pub(crate) mod registry;
 mod store;
 pub(crate) mod unpack;
@@ -32,11 +33,13 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inspect {
             src,
             json,
+            platform,
             creds,
             registry,
         } => inspect::run(
             &parse(&src, false)?,
             json,
+            platform.as_deref(),
             &Access::new(creds.as_ref(), &registry),
         ),
         Command::Copy {
@@ -149,11 +152,16 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => export::run(args),
         Command::Verify {
             src,
+            json,
+            platform,
             creds,
             registry,
         } => verify::run(
             &parse(&src, false)?,
+            json,
+            platform.as_deref(),
             &Access::new(creds.as_ref(), &registry),
+            progress,
         ),
     }
 }

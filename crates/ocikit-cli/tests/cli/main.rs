@@ -7,6 +7,7 @@ mod crash;
 mod errors;
 mod flags;
 mod images;
+mod indexes;
 mod interop;
 mod registry_cmds;
 mod remote;
