@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, IsTerminal, Read};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use oci_partial::{BlobReader, Image, Layer};
@@ -32,9 +32,7 @@ impl Progress {
         if !self.visible {
             return ProgressBar::hidden();
         }
-        let bar = styled(label, total);
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        bar
+        screen().add(styled(label, total))
     }
 
     /// `image` wrapped so that reading its layers advances a bar (of the layers' size, as
@@ -66,7 +64,7 @@ impl Progress {
             return Arc::new(oci_copy::NoProgress);
         }
         Arc::new(Bars {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            multi: screen().clone(),
             bars: Mutex::new(HashMap::new()),
         })
     }
@@ -79,11 +77,18 @@ impl Progress {
             return WriteOptions::new();
         }
         let uploads = Arc::new(Uploads {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            multi: screen().clone(),
             bars: Mutex::new(HashMap::new()),
         });
         WriteOptions::new().on_progress(move |event| uploads.event(event))
     }
+}
+
+/// The lines every bar of the process is drawn in: bars on two targets would overwrite
+/// each other's lines and leave some behind.
+fn screen() -> &'static MultiProgress {
+    static SCREEN: OnceLock<MultiProgress> = OnceLock::new();
+    SCREEN.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
 }
 
 /// The bars of the blobs moving, by their ids.
@@ -152,10 +157,9 @@ fn clear_all<K>(multi: &MultiProgress, bars: &Mutex<HashMap<K, ProgressBar>>) {
 /// A bar (or spinner, without `total`) styled for bytes: one line that fits the terminal
 /// (the label takes what the numbers leave, cut when it must be).
 fn styled(label: &str, total: Option<u64>) -> ProgressBar {
-    let bar = match total {
-        Some(t) => ProgressBar::new(t),
-        None => ProgressBar::new_spinner(),
-    };
+    // Hidden until its owner gives it a target: a bar drawn before (by set_message, to
+    // stderr) would leave that line behind, unknown to the target that later clears it.
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
     let template = if total.is_some() {
         "{wide_msg} [{bar:16}] {bytes:>10}/{total_bytes:<10} {eta:>3}"
     } else {

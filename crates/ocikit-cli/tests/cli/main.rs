@@ -13,4 +13,5 @@ mod registry_cmds;
 mod remote;
 mod store;
 mod support;
+mod terminal;
 mod unpack;
