@@ -246,7 +246,9 @@ pub(crate) fn report_written(
     Ok(())
 }
 
-/// Parses an image name; a bad one is a usage error.
+/// Parses an image name; a bad one is a usage error. A source that names a missing file or
+/// directory is an error of one line saying so (exit 1, whether a transport was given or
+/// not), which for a word that reads as an image reference says what to type instead.
 pub(crate) fn parse(name: &str, for_output: bool) -> Result<ImageName> {
     let parsed = if for_output {
         ImageName::parse_destination(name)
@@ -254,7 +256,82 @@ pub(crate) fn parse(name: &str, for_output: bool) -> Result<ImageName> {
         ImageName::parse_source(name)
     };
     match parsed {
-        Ok(n) => Ok(n),
+        Ok(n) => {
+            if !for_output {
+                must_exist(&n)?;
+            }
+            Ok(n)
+        }
+        Err(oci_copy::Error::NoSuchFile { path }) if looks_like_reference(name) => {
+            anyhow::bail!(
+                "{}: no such file or directory; for the registry image, type docker://{name}",
+                path.display()
+            )
+        }
+        Err(e @ oci_copy::Error::NoSuchFile { .. }) => Err(anyhow::Error::new(e)),
+        Err(oci_copy::Error::UnknownTransport {
+            transport,
+            suggestion,
+        }) => {
+            let rest = &name[transport.len() + 1..];
+            if transport.eq_ignore_ascii_case("docker") {
+                // `docker:/host/x`, `docker:host/x`: what was meant is plain.
+                usage!(
+                    "{name}: unknown transport {transport:?}; did you mean docker://{}?",
+                    rest.trim_start_matches('/')
+                );
+            }
+            if let (Some(t), true) = (suggestion, looks_like_reference(name)) {
+                if t != "docker://" {
+                    usage!(
+                        "{name}: unknown transport {transport:?}; did you mean {t}? (for the \
+                         registry image, type docker://{name})"
+                    );
+                }
+            }
+            if looks_like_reference(name) {
+                // `ubuntu:22.04`, `localhost:5000/app`: a reference without docker://.
+                usage!(
+                    "{name}: unknown transport {transport:?} and no such file; for the \
+                     registry image, type docker://{name}"
+                );
+            }
+            match suggestion {
+                Some(t) => usage!("{name}: unknown transport {transport:?}; did you mean {t}?"),
+                None => usage!(
+                    "{}",
+                    oci_copy::Error::UnknownTransport {
+                        transport,
+                        suggestion
+                    }
+                ),
+            }
+        }
         Err(e) => usage!("{e}"),
     }
+}
+
+/// The file or directory a source names exists (`-` is stdin): else one line, exit 1.
+fn must_exist(name: &ImageName) -> Result<()> {
+    let (path, what) = match name {
+        ImageName::DockerArchive { path, .. } | ImageName::OciArchive { path, .. } => {
+            (path, "file")
+        }
+        ImageName::Oci { dir, .. } => (dir, "directory"),
+        ImageName::Dir { path } => (path, "directory"),
+        _ => return Ok(()),
+    };
+    if path.as_os_str() != "-" && std::fs::symlink_metadata(path).is_err() {
+        anyhow::bail!("{}: no such {what}", path.display());
+    }
+    Ok(())
+}
+
+/// Whether a word that is no file reads as an image reference (`busybox`,
+/// `ghcr.io/o/app:v1`, `localhost:5000/app`), not as a file name (`image.tar`, `./x`).
+fn looks_like_reference(word: &str) -> bool {
+    const FILE_ENDINGS: [&str; 6] = [".tar", ".tgz", ".gz", ".zst", ".json", ".tar.gz"];
+    !word.starts_with(['.', '/', '~'])
+        && !FILE_ENDINGS.iter().any(|e| word.ends_with(e))
+        && word.parse::<oci_types::Reference>().is_ok()
 }

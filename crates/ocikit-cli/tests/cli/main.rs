@@ -9,6 +9,7 @@ mod flags;
 mod images;
 mod indexes;
 mod interop;
+mod names;
 mod registry_cmds;
 mod remote;
 mod store;
