@@ -186,6 +186,9 @@ pub(crate) enum Command {
         /// Write the layer's digest to PATH.
         #[arg(long, value_name = "PATH")]
         digestfile: Option<PathBuf>,
+        /// Print the descriptor as one compact JSON line (default: indented JSON).
+        #[arg(long)]
+        json: bool,
     },
     /// Manage a content store by hand, like `ctr content`.
     #[command(

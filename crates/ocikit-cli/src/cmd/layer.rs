@@ -25,6 +25,12 @@ pub(crate) enum Dest {
     Registry(Reference),
 }
 
+/// How the result is written: `--digestfile`, and `--json` (one compact line).
+pub(crate) struct Output<'a> {
+    pub(crate) digestfile: Option<&'a Path>,
+    pub(crate) compact: bool,
+}
+
 /// containerd's label for a layer blob's uncompressed digest.
 const LABEL_UNCOMPRESSED: &str = "containerd.io/uncompressed";
 
@@ -43,7 +49,7 @@ pub(crate) fn run(
     dest: &Dest,
     access: &Access<'_>,
     compress: &DestCompressArgs,
-    digestfile: Option<&Path>,
+    output: &Output<'_>,
     progress: Progress,
 ) -> Result<ExitCode> {
     let (input, total): (Box<dyn Read + Send>, Option<u64>) = if file == "-" {
@@ -92,11 +98,15 @@ pub(crate) fn run(
         size,
         diff_id: diff_id.to_string(),
     };
-    if let Some(path) = digestfile {
+    if let Some(path) = output.digestfile {
         std::fs::write(path, &out.digest)
             .with_context(|| format!("writing --digestfile {}", path.display()))?;
     }
-    outln!("{}", serde_json::to_string_pretty(&out)?);
+    if output.compact {
+        outln!("{}", serde_json::to_string(&out)?);
+    } else {
+        outln!("{}", serde_json::to_string_pretty(&out)?);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -127,6 +127,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             mut compress,
             zstd,
             digestfile,
+            json,
         } => {
             if zstd {
                 compress.format = Some(CompressKind::Zstd);
@@ -138,14 +139,11 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 _ => usage!("give one of --store DIR and --to docker://HOST/REPO"),
             };
             let access = Access::new(creds.as_ref(), &registry);
-            layer::run(
-                &file,
-                &dest,
-                &access,
-                &compress,
-                digestfile.as_deref(),
-                progress,
-            )
+            let output = layer::Output {
+                digestfile: digestfile.as_deref(),
+                compact: json,
+            };
+            layer::run(&file, &dest, &access, &compress, &output, progress)
         }
         Command::Store { dir, action } => store::run(&dir, action),
         Command::Unpack(args) => unpack::run(args),

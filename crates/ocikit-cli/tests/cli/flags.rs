@@ -218,4 +218,11 @@ fn write_commands_report_json_and_digestfile() {
         doc["digest"],
         fs::read_to_string(d.join("dg3")).unwrap().as_str()
     );
+    // --json: the same document on one line.
+    let r = ocikit(d, &["layer", &tar, "--store", "st", "--json"]).ok();
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap(),
+        doc
+    );
 }
