@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, IsTerminal, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -53,6 +54,8 @@ impl Progress {
         let watched = Arc::new(WatchedImage {
             inner: Arc::clone(image),
             bar: bar.clone(),
+            label: label.to_owned(),
+            second_pass: Arc::new(AtomicBool::new(false)),
         });
         (watched, bar)
     }
@@ -160,16 +163,23 @@ fn styled(label: &str, total: Option<u64>) -> ProgressBar {
     // Hidden until its owner gives it a target: a bar drawn before (by set_message, to
     // stderr) would leave that line behind, unknown to the target that later clears it.
     let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
-    let template = if total.is_some() {
+    if let Some(style) = style(total.is_some()) {
+        bar.set_style(style);
+    }
+    bar.set_message(label.to_owned());
+    bar
+}
+
+/// The style of a bar of a known total, or of a spinner counting bytes.
+fn style(known_total: bool) -> Option<ProgressStyle> {
+    let template = if known_total {
         "{wide_msg} [{bar:16}] {bytes:>10}/{total_bytes:<10} {eta:>3}"
     } else {
         "{wide_msg} {spinner} {bytes:>10} {bytes_per_sec:>12}"
     };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(label.to_owned());
-    bar
+    ProgressStyle::with_template(template)
+        .ok()
+        .map(|s| s.progress_chars("=> "))
 }
 
 /// The bars of the blobs being uploaded, by the id of their events.
@@ -258,10 +268,15 @@ impl<R: Read> Read for ProgressReader<R> {
     }
 }
 
-/// An image whose layers advance a bar as their compressed bytes are read (for `verify`).
+/// An image whose layers advance a bar as they are read (for `verify`): the compressed
+/// streams against the manifest's sizes, then (validation reads each layer's own tar once
+/// more) the tars' bytes, whose total nothing gives without reading them.
 struct WatchedImage {
     inner: Arc<dyn Image>,
     bar: ProgressBar,
+    label: String,
+    /// Whether a tar has been asked for: the bar then counts the tars.
+    second_pass: Arc<AtomicBool>,
 }
 
 impl WatchedImage {
@@ -269,6 +284,8 @@ impl WatchedImage {
         Arc::new(WatchedLayer {
             inner: layer,
             bar: self.bar.clone(),
+            label: self.label.clone(),
+            second_pass: Arc::clone(&self.second_pass),
         })
     }
 }
@@ -299,10 +316,12 @@ impl Image for WatchedImage {
     }
 }
 
-/// A layer whose compressed stream advances a bar.
+/// A layer whose streams advance its image's bar.
 struct WatchedLayer {
     inner: Arc<dyn Layer>,
     bar: ProgressBar,
+    label: String,
+    second_pass: Arc<AtomicBool>,
 }
 
 impl Layer for WatchedLayer {
@@ -320,7 +339,20 @@ impl Layer for WatchedLayer {
         }))
     }
     fn uncompressed(&self) -> oci_partial::Result<BlobReader> {
-        self.inner.uncompressed()
+        let reader = self.inner.uncompressed()?;
+        if !self.second_pass.swap(true, Ordering::Relaxed) {
+            // The same bar, now a count of the tars' bytes.
+            if let Some(style) = style(false) {
+                self.bar.set_style(style);
+            }
+            self.bar.unset_length();
+            self.bar.set_position(0);
+            self.bar.set_message(format!("{} (tars)", self.label));
+        }
+        Ok(Box::new(Counting {
+            inner: reader,
+            bar: self.bar.clone(),
+        }))
     }
     fn size(&self) -> oci_partial::Result<u64> {
         self.inner.size()

@@ -65,7 +65,8 @@ impl Terminal {
     }
 
     /// Runs `script` (made by [`script`]: it clears the screen first and ends with
-    /// `EXIT=STATUS (NAME)`); the screens seen while it ran and the one after.
+    /// `EXIT=STATUS (NAME)`); the screens seen while it ran and the one after, up to that
+    /// status line.
     fn run(&self, script: &Path) -> (Vec<Vec<String>>, Vec<String>) {
         let name = script.file_name().unwrap().to_str().unwrap();
         let end = format!(" ({name})");
@@ -81,11 +82,14 @@ impl Terminal {
         let mut during = Vec::new();
         loop {
             let screen = self.screen();
-            if screen
+            if let Some(at) = screen
                 .iter()
-                .any(|l| l.starts_with("EXIT=") && l.ends_with(&end))
+                .position(|l| l.starts_with("EXIT=") && l.ends_with(&end))
             {
-                return (during, screen);
+                // The screen up to the status line (the shell's prompt may follow, or not yet).
+                let mut after = screen;
+                after.truncate(at + 1);
+                return (during, after);
             }
             assert!(start.elapsed() < Duration::from_secs(120), "{screen:#?}");
             during.push(screen);
@@ -173,7 +177,7 @@ fn bars_show_progress_and_leave_nothing_behind() {
         "{bars:#?}"
     );
     assert!(bars[0].starts_with("verifying oci:lay:big"), "{bars:#?}");
-    assert_eq!(after.len(), 4, "{after:#?}"); // ok line (wrapped once), EXIT, prompt
+    assert_eq!(after.len(), 3, "{after:#?}"); // the ok line (wrapped once), EXIT
     assert!(
         after[0].starts_with("ok       oci:lay:big sha256:"),
         "{after:#?}"
