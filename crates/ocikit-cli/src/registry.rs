@@ -201,10 +201,13 @@ pub(crate) fn ask_password(prompt: &str) -> Result<String> {
         }
         Ok(())
     };
-    tty.write_all(prompt.as_bytes())
-        .and_then(|()| tty.flush())
-        .context("writing to the terminal")?;
+    // Echo goes off before the prompt shows: a password typed (or pasted) as soon as the
+    // prompt appears must not be echoed.
     stty("-echo")?;
+    if let Err(e) = tty.write_all(prompt.as_bytes()).and_then(|()| tty.flush()) {
+        let _ = stty("echo");
+        return Err(e).context("writing to the terminal");
+    }
     let mut line = String::new();
     let read = BufReader::new(&mut tty).read_line(&mut line);
     let restored = stty("echo");
