@@ -91,8 +91,7 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     let compression = target(args.compress.format, &output);
     let mut adds = Vec::with_capacity(args.layers.len());
     for (i, arg) in args.layers.iter().enumerate() {
-        let reader = open_layer(arg, args.keep_mtime)?;
-        let bar = input_progress.bytes(&format!("layer {i} ({arg})"), None);
+        let reader = open_layer(arg, args.keep_mtime, &input_progress, i)?;
         let mut opts = oci_stream::Options::new()
             .compression(compression)
             .media_type(family.layer_media_type(compression))
@@ -100,10 +99,8 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
         if let Some(l) = args.compress.level {
             opts = opts.level(l);
         }
-        let layer: Arc<dyn Layer> = Arc::new(
-            StreamLayer::with_options(ProgressReader::new(reader, bar), opts)
-                .context("compression options")?,
-        );
+        let layer: Arc<dyn Layer> =
+            Arc::new(StreamLayer::with_options(reader, opts).context("compression options")?);
         let created_by = format!("ocikit append {}", if arg == "-" { "(stdin)" } else { arg });
         adds.push(Addendum::new(layer).with_history(History::new(created_by, None)));
     }
@@ -128,23 +125,33 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
 }
 
 /// A layer argument as a tar stream: a directory (tarred deterministically), a tar file, or
-/// stdin.
-fn open_layer(arg: &str, keep_mtime: bool) -> Result<Box<dyn Read + Send>> {
+/// stdin; read through the `i`-th layer's bar (of the file's size for a file, a spinner
+/// otherwise).
+fn open_layer(
+    arg: &str,
+    keep_mtime: bool,
+    progress: &Progress,
+    i: usize,
+) -> Result<Box<dyn Read + Send>> {
+    let label = format!("layer {i} ({arg})");
     if arg == "-" {
-        return plain_tar(Box::new(io::stdin()), arg);
+        let bar = progress.bytes(&label, None);
+        return plain_tar(Box::new(ProgressReader::new(io::stdin(), bar)), arg);
     }
     let path = Path::new(arg);
     let meta = std::fs::metadata(path).with_context(|| format!("layer {arg}"))?;
     if meta.is_dir() {
-        Ok(Box::new(
+        let bar = progress.bytes(&label, None);
+        Ok(Box::new(ProgressReader::new(
             DirTar::new(path, DirTarOptions { keep_mtime })
                 .with_context(|| format!("tarring {arg}"))?,
-        ))
+            bar,
+        )))
     } else {
-        plain_tar(
-            Box::new(File::open(path).with_context(|| format!("opening layer {arg}"))?),
-            arg,
-        )
+        // The file's bytes, before any decompression, against its size.
+        let file = File::open(path).with_context(|| format!("opening layer {arg}"))?;
+        let bar = progress.bytes(&label, Some(meta.len()));
+        plain_tar(Box::new(ProgressReader::new(file, bar)), arg)
     }
 }
 

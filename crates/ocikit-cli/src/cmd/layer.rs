@@ -80,15 +80,25 @@ pub(crate) fn run(
             (digest, diff_id, size, layer.media_type()?)
         }
         Dest::Registry(reference) => {
-            // The bar is the upload's: a spinner counting the bytes sent.
+            // A file's size is known: the bar counts the tar read against it. From stdin
+            // nothing is known before the end: the upload's spinner counts the bytes sent.
+            let (input, upload_progress): (Box<dyn Read + Send>, _) = match total {
+                Some(_) => (
+                    Box::new(ProgressReader::new(input, progress.bytes("layer", total))),
+                    Progress::hidden(),
+                ),
+                None => (input, progress),
+            };
             let layer = StreamLayer::with_options(input, opts).context("compression options")?;
             let client = access.client(reference)?;
-            let desc =
-                oci_remote::write_layer(&client, reference, &layer, &progress.upload_options())
-                    .map_err(|e| access.explain_remote(e, reference))
-                    .with_context(|| {
-                        format!("uploading {file} to docker://{}", reference.repository())
-                    })?;
+            let desc = oci_remote::write_layer(
+                &client,
+                reference,
+                &layer,
+                &upload_progress.upload_options(),
+            )
+            .map_err(|e| access.explain_remote(e, reference))
+            .with_context(|| format!("uploading {file} to docker://{}", reference.repository()))?;
             (desc.digest, layer.diff_id()?, desc.size, desc.media_type)
         }
     };
