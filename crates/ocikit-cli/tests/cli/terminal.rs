@@ -243,3 +243,60 @@ fn bars_fit_a_narrow_terminal_and_pipes_get_none() {
     let r = ocikit(d, &["verify", "oci:lay:big"]).ok();
     assert!(r.stderr.is_empty(), "{}", r.stderr);
 }
+
+#[test]
+fn uploads_show_bars_and_leave_nothing_behind() {
+    assert!(have("tmux"), "tmux is needed");
+    let Some(registry) = oci_remote::testing::Registry::start() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    big_layout(d);
+    let ok = Command::new("tar")
+        .arg("-cf")
+        .arg(d.join("big.tar"))
+        .arg("-C")
+        .arg(d)
+        .arg("tree")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let term = Terminal::start(d, "uploads", 80);
+    let host = registry.host();
+
+    // layer --to from a file: a bar of the file's size, then the descriptor only.
+    let (during, after) = term.run(&script(
+        d,
+        "layer.sh",
+        &format!("layer big.tar --to docker://{host}/term/app --json"),
+    ));
+    let bars: Vec<&String> = during
+        .iter()
+        .flatten()
+        .filter(|l| l.starts_with("layer ") && l.contains(" ["))
+        .collect();
+    assert!(!bars.is_empty(), "no bar while uploading: {during:#?}");
+    assert!(bars.iter().all(|l| l.chars().count() <= 80), "{bars:#?}");
+    assert_no_bar(&after);
+    assert!(after.iter().any(|l| l.starts_with("EXIT=0 ")), "{after:#?}");
+    assert!(after[0].starts_with("{\"mediaType\":"), "{after:#?}");
+
+    // push: a bar per blob while it runs; after, the blob lines and "wrote" only.
+    let (during, after) = term.run(&script(
+        d,
+        "push.sh",
+        &format!("push oci:lay:big docker://{host}/term/app:v1"),
+    ));
+    assert!(
+        during.iter().flatten().any(|l| l.contains(" [")),
+        "{during:#?}"
+    );
+    assert_no_bar(&after);
+    assert!(
+        after.iter().any(|l| l.starts_with("wrote docker://")),
+        "{after:#?}"
+    );
+    assert!(after.iter().any(|l| l.starts_with("EXIT=0 ")), "{after:#?}");
+}
