@@ -52,9 +52,13 @@ pub(crate) enum Command {
     Inspect {
         /// The image (or archive / layout / registry index: every image in it).
         src: String,
-        /// Print JSON instead of text.
+        /// Print JSON instead of text: an array of images (each of an index names it, with
+        /// its digest).
         #[arg(long)]
         json: bool,
+        /// Of an index, only this platform's image (os/arch[/variant]).
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
         /// Credentials for a docker:// image.
         #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
         creds: Option<Secret>,
@@ -140,7 +144,7 @@ pub(crate) enum Command {
         #[arg(long, default_value = "linux/amd64")]
         platform: String,
         #[command(flatten)]
-        compress: CompressArgs,
+        compress: DestCompressArgs,
         /// Credentials for a docker:// base.
         #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
         src_creds: Option<Secret>,
@@ -149,6 +153,10 @@ pub(crate) enum Command {
         dest_creds: Option<Secret>,
         #[command(flatten)]
         registry: RegistryArgs,
+        #[command(flatten)]
+        uploads: UploadArgs,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Stream a tar into a content store or a registry as a layer and print its descriptor
     /// as JSON.
@@ -170,12 +178,17 @@ pub(crate) enum Command {
         creds: Option<Secret>,
         #[command(flatten)]
         registry: RegistryArgs,
-        /// gzip level (1-9).
-        #[arg(long)]
-        level: Option<u32>,
-        /// Compress with zstd instead of gzip.
-        #[arg(long)]
+        #[command(flatten)]
+        compress: DestCompressArgs,
+        /// The same as --dest-compress-format zstd (the old spelling).
+        #[arg(long, hide = true, conflicts_with = "format")]
         zstd: bool,
+        /// Write the layer's digest to PATH.
+        #[arg(long, value_name = "PATH")]
+        digestfile: Option<PathBuf>,
+        /// Print the descriptor as one compact JSON line (default: indented JSON).
+        #[arg(long)]
+        json: bool,
     },
     /// Manage a content store by hand, like `ctr content`.
     #[command(
@@ -191,11 +204,21 @@ pub(crate) enum Command {
     Unpack(crate::cmd::unpack::Args),
     /// Write an image's merged filesystem as one tar (crane export).
     Export(crate::cmd::export::Args),
-    /// Check every digest, size and diff_id of an image; exit 1 listing each mismatch.
-    #[command(after_help = "Example:\n  ocikit verify docker-archive:image.tar")]
+    /// Check every digest, size and diff_id of an image, and of an index its entries and
+    /// every image; exit 1 listing each mismatch.
+    #[command(
+        after_help = "Example:\n  ocikit verify docker-archive:image.tar\n  ocikit verify docker://localhost:5000/app:v1 --json"
+    )]
     Verify {
         /// The image (or archive / layout / registry index: every image in it).
         src: String,
+        /// Print one JSON document: {"ok", "index"?: {"name", "digest"}, "checked": [{"name",
+        /// "digest", "ok", "problems"}]} (an index's own entry first).
+        #[arg(long)]
+        json: bool,
+        /// Of an index, check only this platform's image (and the index's entries).
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
         /// Credentials for a docker:// image.
         #[arg(long, value_name = "USER[:PASS]", value_parser = secret)]
         creds: Option<Secret>,
@@ -263,24 +286,12 @@ pub(crate) enum CompressKind {
     None,
 }
 
-#[derive(Debug, Args)]
-pub(crate) struct CompressArgs {
-    /// Layer compression of the output (default: gzip for OCI layouts and registries, none for
-    /// docker archives; to a registry, layers already compressed are kept as they are).
-    #[arg(long, value_enum)]
-    pub(crate) compress: Option<CompressKind>,
-    /// Compression level (gzip 0-12, zstd 1-22). Default: gzip 2 for convert (output as small
-    /// as skopeo's), gzip 1 for append (go-containerregistry's stream default), zstd 3.
-    #[arg(long)]
-    pub(crate) level: Option<u32>,
-}
-
 /// Layer compression of a copy's destination, as skopeo spells it.
 #[derive(Debug, Args)]
 pub(crate) struct DestCompressArgs {
     /// Layer compression of the destination (default: gzip for OCI layouts and archives,
     /// none for docker archives, as stored for dir:; to a registry, layers already
-    /// compressed are kept as they are).
+    /// compressed are kept as they are; gzip for `layer`).
     #[arg(
         long = "dest-compress-format",
         alias = "compress",
@@ -288,8 +299,9 @@ pub(crate) struct DestCompressArgs {
         value_name = "FORMAT"
     )]
     pub(crate) format: Option<CompressKind>,
-    /// Compression level (gzip 0-12, zstd 1-22). Default: gzip 2 (output as small as
-    /// skopeo's), zstd 3. A level recompresses layers already in the format.
+    /// Compression level: gzip 0-12, zstd 1-22. Default: gzip 2 for copy (output as small
+    /// as skopeo's), gzip 1 for append and layer (go-containerregistry's stream default),
+    /// zstd 3. A level recompresses layers already in the format.
     #[arg(long = "dest-compress-level", alias = "level", value_name = "N")]
     pub(crate) level: Option<u32>,
 }
@@ -308,9 +320,8 @@ pub(crate) struct CopyArgs {
     /// Fail rather than change any digest (no recompression, no manifest conversion).
     #[arg(long)]
     pub(crate) preserve_digests: bool,
-    /// Write the digest of what was written (manifest, index, or image ID) to PATH.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) digestfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
     /// Credentials for a docker:// source.
     #[arg(long, value_name = "USER[:PASS]", value_parser = secret, help_heading = "Registry options (docker://)")]
     pub(crate) src_creds: Option<Secret>,
@@ -319,6 +330,8 @@ pub(crate) struct CopyArgs {
     pub(crate) dest_creds: Option<Secret>,
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,
+    #[command(flatten)]
+    pub(crate) uploads: UploadArgs,
 }
 
 /// How registries (docker:// names) are reached.
@@ -345,9 +358,26 @@ pub(crate) struct RegistryArgs {
     /// (default: /etc/containers/certs.d/HOST[:PORT], /etc/docker/certs.d/HOST[:PORT]).
     #[arg(long, value_name = "DIR")]
     pub(crate) cert_dir: Option<PathBuf>,
+}
+
+/// How many uploads run at once (commands that write to a registry).
+#[derive(Debug, Clone, Copy, Args)]
+#[command(next_help_heading = "Registry options (docker://)")]
+pub(crate) struct UploadArgs {
     /// How many blobs to upload at once [default: 4] (downloads go one blob at a time).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: Option<u16>,
+}
+
+/// How a command that writes an image reports it, for scripts.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ReportArgs {
+    /// Print the result as one JSON document on stdout (human text stays on stderr).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Write the digest of what was written (manifest, index, or image ID) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) digestfile: Option<PathBuf>,
 }
 
 /// A command-line secret (`--creds`): never shown by `Debug`, never echoed by a parse error

@@ -2,9 +2,11 @@
 
 use std::collections::HashMap;
 use std::io::{self, IsTerminal, Read};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use oci_partial::{BlobReader, Image, Layer};
 use oci_remote::WriteOptions;
 
 /// Makes progress bars, or hidden ones.
@@ -31,9 +33,31 @@ impl Progress {
         if !self.visible {
             return ProgressBar::hidden();
         }
-        let bar = styled(label, total);
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        bar
+        screen().add(styled(label, total))
+    }
+
+    /// `image` wrapped so that reading its layers advances a bar (of the layers' size, as
+    /// the manifest gives it), and that bar; hidden when bars are.
+    pub(crate) fn watch_image(
+        &self,
+        label: &str,
+        image: &Arc<dyn Image>,
+    ) -> (Arc<dyn Image>, ProgressBar) {
+        if !self.visible {
+            return (Arc::clone(image), ProgressBar::hidden());
+        }
+        let total = image
+            .manifest()
+            .map(|m| m.layers.iter().map(|l| l.size).sum::<u64>())
+            .ok();
+        let bar = self.bytes(label, total);
+        let watched = Arc::new(WatchedImage {
+            inner: Arc::clone(image),
+            bar: bar.clone(),
+            label: label.to_owned(),
+            second_pass: Arc::new(AtomicBool::new(false)),
+        });
+        (watched, bar)
     }
 
     /// A reporter for `oci_copy`: one bar per blob moving (bytes of its size, or a spinner
@@ -43,7 +67,7 @@ impl Progress {
             return Arc::new(oci_copy::NoProgress);
         }
         Arc::new(Bars {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            multi: screen().clone(),
             bars: Mutex::new(HashMap::new()),
         })
     }
@@ -56,11 +80,18 @@ impl Progress {
             return WriteOptions::new();
         }
         let uploads = Arc::new(Uploads {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            multi: screen().clone(),
             bars: Mutex::new(HashMap::new()),
         });
         WriteOptions::new().on_progress(move |event| uploads.event(event))
     }
+}
+
+/// The lines every bar of the process is drawn in: bars on two targets would overwrite
+/// each other's lines and leave some behind.
+fn screen() -> &'static MultiProgress {
+    static SCREEN: OnceLock<MultiProgress> = OnceLock::new();
+    SCREEN.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
 }
 
 /// The bars of the blobs moving, by their ids.
@@ -109,22 +140,46 @@ impl oci_copy::Progress for Bars {
     }
 }
 
-/// A bar (or spinner, without `total`) styled for bytes.
+impl Drop for Bars {
+    /// Bars of blobs that never finished (the copy failed) are cleared too.
+    fn drop(&mut self) {
+        clear_all(&self.multi, &self.bars);
+    }
+}
+
+/// Clears every bar of `bars` and the lines of `multi`: nothing stays on the screen.
+fn clear_all<K>(multi: &MultiProgress, bars: &Mutex<HashMap<K, ProgressBar>>) {
+    let mut bars = bars.lock().unwrap_or_else(PoisonError::into_inner);
+    for (_, bar) in bars.drain() {
+        bar.finish_and_clear();
+        multi.remove(&bar);
+    }
+    let _ = multi.clear();
+}
+
+/// A bar (or spinner, without `total`) styled for bytes: one line that fits the terminal
+/// (the label takes what the numbers leave, cut when it must be).
 fn styled(label: &str, total: Option<u64>) -> ProgressBar {
-    let bar = match total {
-        Some(t) => ProgressBar::new(t),
-        None => ProgressBar::new_spinner(),
-    };
-    let template = if total.is_some() {
-        "{msg:24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}"
-    } else {
-        "{msg:24} {spinner} {bytes} {bytes_per_sec}"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
+    // Hidden until its owner gives it a target: a bar drawn before (by set_message, to
+    // stderr) would leave that line behind, unknown to the target that later clears it.
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
+    if let Some(style) = style(total.is_some()) {
+        bar.set_style(style);
     }
     bar.set_message(label.to_owned());
     bar
+}
+
+/// The style of a bar of a known total, or of a spinner counting bytes.
+fn style(known_total: bool) -> Option<ProgressStyle> {
+    let template = if known_total {
+        "{wide_msg} [{bar:16}] {bytes:>10}/{total_bytes:<10} {eta:>3}"
+    } else {
+        "{wide_msg} {spinner} {bytes:>10} {bytes_per_sec:>12}"
+    };
+    ProgressStyle::with_template(template)
+        .ok()
+        .map(|s| s.progress_chars("=> "))
 }
 
 /// The bars of the blobs being uploaded, by the id of their events.
@@ -173,6 +228,13 @@ impl Uploads {
     }
 }
 
+impl Drop for Uploads {
+    /// Bars of uploads that never finished (the push failed) are cleared too.
+    fn drop(&mut self) {
+        clear_all(&self.multi, &self.bars);
+    }
+}
+
 /// `sha256:0123456789ab`: a digest short enough for a bar's label.
 fn short(digest: &oci_types::Digest) -> String {
     let s = digest.to_string();
@@ -191,7 +253,125 @@ impl<R> ProgressReader<R> {
     }
 }
 
+impl<R> Drop for ProgressReader<R> {
+    /// The bar goes with its reader, whether it was read to the end or not.
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 impl<R: Read> Read for ProgressReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}
+
+/// An image whose layers advance a bar as they are read (for `verify`): the compressed
+/// streams against the manifest's sizes, then (validation reads each layer's own tar once
+/// more) the tars' bytes, whose total nothing gives without reading them.
+struct WatchedImage {
+    inner: Arc<dyn Image>,
+    bar: ProgressBar,
+    label: String,
+    /// Whether a tar has been asked for: the bar then counts the tars.
+    second_pass: Arc<AtomicBool>,
+}
+
+impl WatchedImage {
+    fn watch(&self, layer: Arc<dyn Layer>) -> Arc<dyn Layer> {
+        Arc::new(WatchedLayer {
+            inner: layer,
+            bar: self.bar.clone(),
+            label: self.label.clone(),
+            second_pass: Arc::clone(&self.second_pass),
+        })
+    }
+}
+
+impl Image for WatchedImage {
+    fn layers(&self) -> oci_partial::Result<Vec<Arc<dyn Layer>>> {
+        Ok(self
+            .inner
+            .layers()?
+            .into_iter()
+            .map(|l| self.watch(l))
+            .collect())
+    }
+    fn media_type(&self) -> oci_partial::Result<oci_types::MediaType> {
+        self.inner.media_type()
+    }
+    fn raw_config_file(&self) -> oci_partial::Result<Vec<u8>> {
+        self.inner.raw_config_file()
+    }
+    fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
+        self.inner.raw_manifest()
+    }
+    fn layer_by_digest(&self, digest: &oci_types::Digest) -> oci_partial::Result<Arc<dyn Layer>> {
+        Ok(self.watch(self.inner.layer_by_digest(digest)?))
+    }
+    fn layer_by_diff_id(&self, diff_id: &oci_types::Digest) -> oci_partial::Result<Arc<dyn Layer>> {
+        Ok(self.watch(self.inner.layer_by_diff_id(diff_id)?))
+    }
+}
+
+/// A layer whose streams advance its image's bar.
+struct WatchedLayer {
+    inner: Arc<dyn Layer>,
+    bar: ProgressBar,
+    label: String,
+    second_pass: Arc<AtomicBool>,
+}
+
+impl Layer for WatchedLayer {
+    fn digest(&self) -> oci_partial::Result<oci_types::Digest> {
+        self.inner.digest()
+    }
+    fn diff_id(&self) -> oci_partial::Result<oci_types::Digest> {
+        self.inner.diff_id()
+    }
+    fn compressed(&self) -> oci_partial::Result<BlobReader> {
+        let reader = self.inner.compressed()?;
+        Ok(Box::new(Counting {
+            inner: reader,
+            bar: self.bar.clone(),
+        }))
+    }
+    fn uncompressed(&self) -> oci_partial::Result<BlobReader> {
+        let reader = self.inner.uncompressed()?;
+        if !self.second_pass.swap(true, Ordering::Relaxed) {
+            // The same bar, now a count of the tars' bytes.
+            if let Some(style) = style(false) {
+                self.bar.set_style(style);
+            }
+            self.bar.unset_length();
+            self.bar.set_position(0);
+            self.bar.set_message(format!("{} (tars)", self.label));
+        }
+        Ok(Box::new(Counting {
+            inner: reader,
+            bar: self.bar.clone(),
+        }))
+    }
+    fn size(&self) -> oci_partial::Result<u64> {
+        self.inner.size()
+    }
+    fn media_type(&self) -> oci_partial::Result<oci_types::MediaType> {
+        self.inner.media_type()
+    }
+    fn exists(&self) -> oci_partial::Result<bool> {
+        self.inner.exists()
+    }
+}
+
+/// A reader that advances a bar it does not own (several readers share one bar).
+struct Counting<R> {
+    inner: R,
+    bar: ProgressBar,
+}
+
+impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.bar.inc(n as u64);

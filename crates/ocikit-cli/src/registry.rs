@@ -1,5 +1,5 @@
 //! Reaching registries (`docker://` names): a client per side of a command, built from
-//! `--creds`, `--authfile`, `--insecure-registry` and `--jobs`, and errors that say what to do.
+//! `--creds`, `--authfile`, `--insecure-registry`, the TLS flags and `--jobs`, and errors that say what to do.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -17,11 +17,21 @@ use crate::usage;
 pub(crate) struct Access<'a> {
     creds: Option<&'a Secret>,
     args: &'a RegistryArgs,
+    jobs: Option<u16>,
 }
 
 impl<'a> Access<'a> {
     pub(crate) fn new(creds: Option<&'a Secret>, args: &'a RegistryArgs) -> Access<'a> {
-        Access { creds, args }
+        Access {
+            creds,
+            args,
+            jobs: None,
+        }
+    }
+
+    /// This access uploading `jobs` blobs at once (`--jobs`; the client's default without).
+    pub(crate) fn with_jobs(self, jobs: Option<u16>) -> Access<'a> {
+        Access { jobs, ..self }
     }
 
     /// Whether `other` reaches registries with the same credentials.
@@ -48,7 +58,7 @@ impl<'a> Access<'a> {
         for allowed in &self.args.insecure_registry {
             builder = builder.insecure(allowed.as_str());
         }
-        if let Some(jobs) = self.args.jobs {
+        if let Some(jobs) = self.jobs {
             builder = builder.jobs(usize::from(jobs));
         }
         builder = builder.tls_verify(self.args.tls_verify && !self.args.insecure);
@@ -191,10 +201,13 @@ pub(crate) fn ask_password(prompt: &str) -> Result<String> {
         }
         Ok(())
     };
-    tty.write_all(prompt.as_bytes())
-        .and_then(|()| tty.flush())
-        .context("writing to the terminal")?;
+    // Echo goes off before the prompt shows: a password typed (or pasted) as soon as the
+    // prompt appears must not be echoed.
     stty("-echo")?;
+    if let Err(e) = tty.write_all(prompt.as_bytes()).and_then(|()| tty.flush()) {
+        let _ = stty("echo");
+        return Err(e).context("writing to the terminal");
+    }
     let mut line = String::new();
     let read = BufReader::new(&mut tty).read_line(&mut line);
     let restored = stty("echo");
@@ -213,7 +226,6 @@ mod tests {
         let args = RegistryArgs {
             authfile: None,
             insecure_registry: vec!["10.0.0.5".into(), "[fd00::1]".into()],
-            jobs: None,
             tls_verify: true,
             insecure: false,
             cert_dir: None,

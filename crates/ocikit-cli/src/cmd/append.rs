@@ -15,7 +15,7 @@ use oci_types::{History, Platform, Reference};
 use oci_copy::{CopyOptions, ImageName, LayerCompression, Platforms};
 use oci_types::Compression;
 
-use crate::cli::{CompressArgs, CompressKind};
+use crate::cli::{CompressKind, DestCompressArgs, ReportArgs};
 use crate::dirtar::{DirTar, DirTarOptions};
 use crate::progress::{Progress, ProgressReader};
 use crate::registry::Access;
@@ -28,11 +28,13 @@ pub(crate) struct Args<'a> {
     pub(crate) output: String,
     pub(crate) keep_mtime: bool,
     pub(crate) platform: String,
-    pub(crate) compress: CompressArgs,
+    pub(crate) compress: DestCompressArgs,
     /// How a docker:// base is read.
     pub(crate) base_access: Access<'a>,
     /// How a docker:// output is written.
     pub(crate) output_access: Access<'a>,
+    /// `--json` and `--digestfile`.
+    pub(crate) report: ReportArgs,
 }
 
 pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
@@ -86,11 +88,10 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     // Layers are streamed once, straight into the output's layer compression (a docker
     // archive stores tars, so by default they are not compressed at all), by the parallel
     // stream compressor, so the writer never has to recompress a one-shot stream.
-    let compression = target(args.compress.compress, &output);
+    let compression = target(args.compress.format, &output);
     let mut adds = Vec::with_capacity(args.layers.len());
     for (i, arg) in args.layers.iter().enumerate() {
-        let reader = open_layer(arg, args.keep_mtime)?;
-        let bar = input_progress.bytes(&format!("layer {i} ({arg})"), None);
+        let reader = open_layer(arg, args.keep_mtime, &input_progress, i)?;
         let mut opts = oci_stream::Options::new()
             .compression(compression)
             .media_type(family.layer_media_type(compression))
@@ -98,16 +99,14 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
         if let Some(l) = args.compress.level {
             opts = opts.level(l);
         }
-        let layer: Arc<dyn Layer> = Arc::new(
-            StreamLayer::with_options(ProgressReader::new(reader, bar), opts)
-                .context("compression options")?,
-        );
+        let layer: Arc<dyn Layer> =
+            Arc::new(StreamLayer::with_options(reader, opts).context("compression options")?);
         let created_by = format!("ocikit append {}", if arg == "-" { "(stdin)" } else { arg });
         adds.push(Addendum::new(layer).with_history(History::new(created_by, None)));
     }
     let image = append_layers(base, adds);
     let mut options = CopyOptions::default();
-    options.compression = match args.compress.compress {
+    options.compression = match args.compress.format {
         None => LayerCompression::Auto,
         Some(CompressKind::Gzip) => LayerCompression::Gzip(args.compress.level),
         Some(CompressKind::Zstd) => LayerCompression::Zstd(args.compress.level),
@@ -121,28 +120,38 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     }
     let report = oci_copy::write_image(image, &output, Some(&tag), &options)
         .map_err(|e| args.output_access.explain(e))?;
-    eprintln!("wrote {output} ({tag}, {})", report.written);
+    super::report_written(&args.report, &output, Some(&tag), &report)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// A layer argument as a tar stream: a directory (tarred deterministically), a tar file, or
-/// stdin.
-fn open_layer(arg: &str, keep_mtime: bool) -> Result<Box<dyn Read + Send>> {
+/// stdin; read through the `i`-th layer's bar (of the file's size for a file, a spinner
+/// otherwise).
+fn open_layer(
+    arg: &str,
+    keep_mtime: bool,
+    progress: &Progress,
+    i: usize,
+) -> Result<Box<dyn Read + Send>> {
+    let label = format!("layer {i} ({arg})");
     if arg == "-" {
-        return plain_tar(Box::new(io::stdin()), arg);
+        let bar = progress.bytes(&label, None);
+        return plain_tar(Box::new(ProgressReader::new(io::stdin(), bar)), arg);
     }
     let path = Path::new(arg);
     let meta = std::fs::metadata(path).with_context(|| format!("layer {arg}"))?;
     if meta.is_dir() {
-        Ok(Box::new(
+        let bar = progress.bytes(&label, None);
+        Ok(Box::new(ProgressReader::new(
             DirTar::new(path, DirTarOptions { keep_mtime })
                 .with_context(|| format!("tarring {arg}"))?,
-        ))
+            bar,
+        )))
     } else {
-        plain_tar(
-            Box::new(File::open(path).with_context(|| format!("opening layer {arg}"))?),
-            arg,
-        )
+        // The file's bytes, before any decompression, against its size.
+        let file = File::open(path).with_context(|| format!("opening layer {arg}"))?;
+        let bar = progress.bytes(&label, Some(meta.len()));
+        plain_tar(Box::new(ProgressReader::new(file, bar)), arg)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use oci_copy::{CopyOptions, ImageName, LayerCompression, Platforms};
 use oci_types::Platform;
 
@@ -29,7 +29,7 @@ pub(crate) fn run(
         }
     }
     let src_access = Access::new(creds.0, &copy.registry);
-    let dst_access = Access::new(creds.1, &copy.registry);
+    let dst_access = Access::new(creds.1, &copy.registry).with_jobs(copy.uploads.jobs);
     let mut options = CopyOptions::default();
     options.platforms = match (copy.all, platforms.len()) {
         (true, 0) => Platforms::All,
@@ -49,7 +49,7 @@ pub(crate) fn run(
         Some(CompressKind::None) => LayerCompression::None,
     };
     options.preserve_digests = copy.preserve_digests;
-    options.jobs = copy.registry.jobs.map(usize::from);
+    options.jobs = copy.uploads.jobs.map(usize::from);
     if let Some(r) = src.registry_reference() {
         options.source_client = Some(src_access.client(r)?);
     }
@@ -75,10 +75,6 @@ pub(crate) fn run(
             return Err(access.explain(e));
         }
     };
-    if let Some(path) = &copy.digestfile {
-        std::fs::write(path, report.written.digest().to_string())
-            .with_context(|| format!("writing --digestfile {}", path.display()))?;
-    }
-    eprintln!("wrote {dst} ({})", report.written);
+    super::report_written(&copy.report, dst, None, &report)?;
     Ok(ExitCode::SUCCESS)
 }

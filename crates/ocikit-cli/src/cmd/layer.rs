@@ -13,6 +13,7 @@ use oci_stream::{Options, StreamLayer};
 use oci_types::{Compression, Digest, MediaType, Reference};
 use serde::Serialize;
 
+use crate::cli::{CompressKind, DestCompressArgs};
 use crate::progress::{Progress, ProgressReader};
 use crate::registry::Access;
 
@@ -22,6 +23,12 @@ pub(crate) enum Dest {
     Store(PathBuf),
     /// A registry repository (any tag is ignored).
     Registry(Reference),
+}
+
+/// How the result is written: `--digestfile`, and `--json` (one compact line).
+pub(crate) struct Output<'a> {
+    pub(crate) digestfile: Option<&'a Path>,
+    pub(crate) compact: bool,
 }
 
 /// containerd's label for a layer blob's uncompressed digest.
@@ -41,8 +48,8 @@ pub(crate) fn run(
     file: &str,
     dest: &Dest,
     access: &Access<'_>,
-    level: Option<u32>,
-    zstd: bool,
+    compress: &DestCompressArgs,
+    output: &Output<'_>,
     progress: Progress,
 ) -> Result<ExitCode> {
     let (input, total): (Box<dyn Read + Send>, Option<u64>) = if file == "-" {
@@ -52,15 +59,15 @@ pub(crate) fn run(
         let len = f.metadata().ok().map(|m| m.len());
         (Box::new(f), len)
     };
-    let compression = if zstd {
-        Compression::Zstd
-    } else {
-        Compression::Gzip
+    let compression = match compress.format {
+        None | Some(CompressKind::Gzip) => Compression::Gzip,
+        Some(CompressKind::Zstd) => Compression::Zstd,
+        Some(CompressKind::None) => Compression::None,
     };
     let mut opts = Options::new()
         .compression(compression)
         .threads(oci_copy::stream_threads());
-    if let Some(l) = level {
+    if let Some(l) = compress.level {
         opts = opts.level(l);
     }
     let (digest, diff_id, size, media_type) = match dest {
@@ -73,15 +80,25 @@ pub(crate) fn run(
             (digest, diff_id, size, layer.media_type()?)
         }
         Dest::Registry(reference) => {
-            // The bar is the upload's: a spinner counting the bytes sent.
+            // A file's size is known: the bar counts the tar read against it. From stdin
+            // nothing is known before the end: the upload's spinner counts the bytes sent.
+            let (input, upload_progress): (Box<dyn Read + Send>, _) = match total {
+                Some(_) => (
+                    Box::new(ProgressReader::new(input, progress.bytes("layer", total))),
+                    Progress::hidden(),
+                ),
+                None => (input, progress),
+            };
             let layer = StreamLayer::with_options(input, opts).context("compression options")?;
             let client = access.client(reference)?;
-            let desc =
-                oci_remote::write_layer(&client, reference, &layer, &progress.upload_options())
-                    .map_err(|e| access.explain_remote(e, reference))
-                    .with_context(|| {
-                        format!("uploading {file} to docker://{}", reference.repository())
-                    })?;
+            let desc = oci_remote::write_layer(
+                &client,
+                reference,
+                &layer,
+                &upload_progress.upload_options(),
+            )
+            .map_err(|e| access.explain_remote(e, reference))
+            .with_context(|| format!("uploading {file} to docker://{}", reference.repository()))?;
             (desc.digest, layer.diff_id()?, desc.size, desc.media_type)
         }
     };
@@ -91,7 +108,15 @@ pub(crate) fn run(
         size,
         diff_id: diff_id.to_string(),
     };
-    outln!("{}", serde_json::to_string_pretty(&out)?);
+    if let Some(path) = output.digestfile {
+        std::fs::write(path, &out.digest)
+            .with_context(|| format!("writing --digestfile {}", path.display()))?;
+    }
+    if output.compact {
+        outln!("{}", serde_json::to_string(&out)?);
+    } else {
+        outln!("{}", serde_json::to_string_pretty(&out)?);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

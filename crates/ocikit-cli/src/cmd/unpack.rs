@@ -10,7 +10,6 @@ use ocikit::unpack::{unpack, Options, Report};
 use crate::cli::{RegistryArgs, Secret};
 use crate::registry::Access;
 use crate::usage;
-use oci_copy::ImageName;
 
 /// The arguments of `unpack`.
 #[derive(Debug, clap::Args)]
@@ -65,10 +64,7 @@ pub(crate) fn open(
     creds: Option<&Secret>,
     registry: &RegistryArgs,
 ) -> Result<Opened> {
-    let name = match ImageName::parse_source(src) {
-        Ok(n) => n,
-        Err(e) => usage!("{e}"),
-    };
+    let name = super::parse(src, false)?;
     let platform: Option<Platform> = match platform.map(str::parse).transpose() {
         Ok(p) => p,
         Err(e) => usage!("--platform: {e}"),

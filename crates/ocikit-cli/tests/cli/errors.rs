@@ -40,7 +40,8 @@ fn usage_errors_exit_2() {
     assert!(r.stderr.contains("unknown transport"), "{}", r.stderr);
     let r = ocikit(d, &["copy", "docker:/x", "oci:out"]).fails(2);
     assert!(r.stderr.contains("did you mean docker://"), "{}", r.stderr);
-    let r = ocikit(d, &["copy", "no-such.tar", "oci:out"]).fails(2);
+    // A missing file is a failure (exit 1), with or without its transport.
+    let r = ocikit(d, &["copy", "no-such.tar", "oci:out"]).fails(1);
     assert!(r.stderr.contains("no such file"), "{}", r.stderr);
     assert!(r.stderr.contains("docker://"), "{}", r.stderr);
     ocikit(d, &["inspect", "docker://Bad/Name"]).fails(2);

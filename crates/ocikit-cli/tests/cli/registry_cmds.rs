@@ -15,8 +15,10 @@ use serde_json::{json, Value};
 
 use crate::support::{fixtures, have, Run};
 
-const HELLO: &str = "sha256:8056f20c74ed337af335d562694f59ec3e55d618139a120000f528f8139db34b";
-const EXTRA: &str = "sha256:77428be40ef7b7f55ee058598993a9ddfcff6c610802b133f28c49770a3f7bcc";
+pub(crate) const HELLO: &str =
+    "sha256:8056f20c74ed337af335d562694f59ec3e55d618139a120000f528f8139db34b";
+pub(crate) const EXTRA: &str =
+    "sha256:77428be40ef7b7f55ee058598993a9ddfcff6c610802b133f28c49770a3f7bcc";
 
 /// `ocikit ARGS` in `dir` with `stdin`, blind to the user's credential files (HOME too), with
 /// `extra_path` in front of PATH.
@@ -77,7 +79,7 @@ fn skopeo_raw(args: &[&str]) -> Vec<u8> {
 
 /// A copy of the fixtures' OCI layout with an index `multi` of `hello` (linux/amd64) and
 /// `hello-extra` (linux/arm64); returns the layout and the index's bytes.
-fn layout_with_index(dir: &Path) -> (PathBuf, Vec<u8>) {
+pub(crate) fn layout_with_index(dir: &Path) -> (PathBuf, Vec<u8>) {
     let layout = dir.join("layout");
     fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
     let src = fixtures().join("oci-layout");

@@ -375,7 +375,12 @@ fn an_index_is_copied_whole_or_by_platform() {
         .map(|i| i["digest"].as_str().unwrap())
         .collect();
     assert_eq!(digests, [HELLO_MANIFEST, EXTRA_MANIFEST]);
-    ocikit(d, &["verify", &remote]).ok();
+    // verify checks both images, and the index's entries against them: this index's arm64
+    // entry points at an image whose config says amd64.
+    let r = ocikit(d, &["verify", &remote]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("platform mismatch"), "{}", r.stdout);
+    assert_eq!(r.stdout.lines().filter(|l| l.starts_with("ok ")).count(), 2);
 
     // Whole into an OCI layout.
     let pulled = written_digest(&ocikit(d, &["pull", &remote, "oci:out:v1"]).ok());
