@@ -45,6 +45,12 @@ use crate::compression::Compression;
 use crate::helpers::{config_layer, lock};
 use crate::{BlobReader, Error, Image, Layer, Result};
 
+mod index;
+pub use index::{
+    append_manifests, empty_index, remove_manifests, replace_manifests, with_index_annotations,
+    with_index_media_type, IndexAddendum,
+};
+
 /// A family of media types: OCI (`application/vnd.oci.*`) or Docker schema2
 /// (`application/vnd.docker.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -506,3 +506,107 @@ fn with_layers_recompresses_and_keeps_config_bytes() {
     assert_consistent(img.as_ref());
     assert!(with_layers(base, Vec::new()).manifest().is_err());
 }
+
+mod index_values {
+    use std::sync::Arc;
+
+    use oci_partial::mutate::{
+        append_manifests, empty_index, remove_manifests, replace_manifests, Family, IndexAddendum,
+    };
+    use oci_partial::{random, Child, Image, Matcher};
+    use oci_types::{MediaType, Platform};
+
+    fn image_for(seed: u64, platform: &str) -> Arc<dyn Image> {
+        let p: Platform = platform.parse().unwrap();
+        random::image_with(seed, 1, 100, &random::Options::default().platform(p))
+    }
+
+    #[test]
+    fn an_empty_index_is_of_its_family() {
+        let oci = empty_index(Family::Oci);
+        assert_eq!(oci.media_type().unwrap(), MediaType::OciIndex);
+        assert!(oci.index_manifest().unwrap().manifests.is_empty());
+        assert!(oci.manifests().unwrap().is_empty());
+        let docker = empty_index(Family::Docker);
+        assert_eq!(
+            docker.index_manifest().unwrap().media_type,
+            Some(MediaType::DockerManifestList)
+        );
+    }
+
+    #[test]
+    fn appended_entries_carry_platform_annotations_and_artifact_type() {
+        let amd = image_for(1, "linux/amd64");
+        let arm = image_for(2, "linux/arm64/v8");
+        let index = append_manifests(
+            empty_index(Family::Oci),
+            vec![
+                IndexAddendum::image(Arc::clone(&amd)),
+                IndexAddendum::image(Arc::clone(&arm))
+                    .with_platform("linux/arm64".parse().unwrap())
+                    .with_annotation("k", "v")
+                    .with_artifact_type(MediaType::from("application/x-thing")),
+            ],
+        );
+        let entries = index.index_manifest().unwrap().manifests;
+        assert_eq!(entries[0].digest, amd.digest().unwrap());
+        assert_eq!(entries[0].platform, Some("linux/amd64".parse().unwrap()));
+        assert_eq!(entries[1].platform, Some("linux/arm64".parse().unwrap()));
+        assert_eq!(entries[1].annotations["k"], "v");
+        assert_eq!(
+            entries[1].artifact_type,
+            Some(MediaType::from("application/x-thing"))
+        );
+        // The children are found by digest and listed as objects, in order.
+        assert_eq!(
+            index
+                .image(&arm.digest().unwrap())
+                .unwrap()
+                .digest()
+                .unwrap(),
+            arm.digest().unwrap()
+        );
+        let kids = index.manifests().unwrap();
+        assert_eq!(kids.len(), 2);
+        assert_eq!(kids[1].descriptor().unwrap(), entries[1]);
+        // Its bytes are computed once: same digest every time.
+        assert_eq!(index.digest().unwrap(), index.digest().unwrap());
+    }
+
+    #[test]
+    fn remove_and_replace_by_matcher_and_nest() {
+        let base = append_manifests(
+            empty_index(Family::Docker),
+            vec![
+                IndexAddendum::image(image_for(1, "linux/amd64")),
+                IndexAddendum::image(image_for(2, "linux/arm64")),
+            ],
+        );
+        let amd = Matcher::platform("linux/amd64".parse().unwrap());
+        let removed = remove_manifests(Arc::clone(&base), amd.clone());
+        let entries = removed.index_manifest().unwrap().manifests;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].platform, Some("linux/arm64".parse().unwrap()));
+        assert_eq!(removed.manifests().unwrap().len(), 1);
+        assert_eq!(removed.media_type().unwrap(), MediaType::DockerManifestList);
+
+        let new_amd = image_for(3, "linux/amd64");
+        let replaced = replace_manifests(
+            Arc::clone(&base),
+            amd,
+            vec![IndexAddendum::image(Arc::clone(&new_amd))],
+        );
+        let entries = replaced.index_manifest().unwrap().manifests;
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].digest, new_amd.digest().unwrap());
+
+        let outer = append_manifests(
+            empty_index(Family::Oci),
+            vec![IndexAddendum::index(Arc::clone(&replaced))],
+        );
+        let entry = &outer.index_manifest().unwrap().manifests[0];
+        assert_eq!(entry.digest, replaced.digest().unwrap());
+        assert!(matches!(outer.manifests().unwrap()[0], Child::Index(_)));
+        assert!(outer.image_index(&entry.digest).is_ok());
+    }
+}
