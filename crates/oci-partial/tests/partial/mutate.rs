@@ -610,3 +610,136 @@ mod index_values {
         assert!(outer.image_index(&entry.digest).is_ok());
     }
 }
+
+mod config_edits {
+    use oci_partial::mutate::{canonical, edit_config, Edit, CANONICAL_TIME};
+    use oci_partial::Image;
+    use oci_types::History;
+    use serde_json::{json, Value};
+
+    use super::hello;
+
+    fn config_json(image: &dyn Image) -> Value {
+        serde_json::from_slice(&image.raw_config_file().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn no_edits_keep_the_image_and_edits_change_only_what_they_name() {
+        let base = hello();
+        let same = edit_config(base.clone(), Vec::new());
+        assert_eq!(
+            same.raw_config_file().unwrap(),
+            base.raw_config_file().unwrap()
+        );
+        assert_eq!(same.digest().unwrap(), base.digest().unwrap());
+
+        let edited = edit_config(
+            base.clone(),
+            vec![
+                Edit::Entrypoint(Some(vec!["/bin/app".into()])),
+                Edit::Cmd(None),
+                Edit::SetEnv {
+                    key: "GREETING".into(),
+                    value: "bye".into(),
+                },
+                Edit::SetEnv {
+                    key: "NEW".into(),
+                    value: "1".into(),
+                },
+                Edit::Label {
+                    key: "org.example.x".into(),
+                    value: Some("y".into()),
+                },
+                Edit::User("1000:1000".into()),
+                Edit::WorkingDir("/srv".into()),
+                Edit::ExposePort("8080".into()),
+                Edit::Volume("/data".into()),
+                Edit::StopSignal("SIGTERM".into()),
+                Edit::Author("me".into()),
+                Edit::History(History::new("ocikit mutate", None)),
+            ],
+        );
+        let before = config_json(base.as_ref());
+        let mut after = config_json(edited.as_ref());
+        let c = &after["config"];
+        assert_eq!(c["Entrypoint"], json!(["/bin/app"]));
+        assert!(c.get("Cmd").is_none());
+        let env = before["config"]["Env"].as_array().unwrap();
+        let path = env
+            .iter()
+            .find(|e| e.as_str().unwrap().starts_with("PATH="))
+            .unwrap();
+        // Order kept: PATH stays first, the changed key in place, the new one at the end.
+        assert_eq!(c["Env"], json!([path, "GREETING=bye", "NEW=1"]));
+        assert_eq!(c["Labels"]["org.example.x"], "y");
+        assert_eq!(c["Labels"]["org.opencontainers.image.title"], "hello");
+        assert_eq!(c["User"], "1000:1000");
+        assert_eq!(c["WorkingDir"], "/srv");
+        assert_eq!(c["ExposedPorts"], json!({"8080/tcp": {}}));
+        assert_eq!(c["Volumes"], json!({"/data": {}}));
+        assert_eq!(c["StopSignal"], "SIGTERM");
+        assert_eq!(after["author"], "me");
+        let history = after["history"].as_array().unwrap();
+        assert_eq!(
+            history.len(),
+            before["history"].as_array().unwrap().len() + 1
+        );
+        assert_eq!(history.last().unwrap()["created_by"], "ocikit mutate");
+
+        // Everything else is as it was, keys in the same order.
+        let a = after.as_object_mut().unwrap();
+        a.shift_remove("author");
+        a.shift_remove("history");
+        let mut b = before.clone();
+        let b = b.as_object_mut().unwrap();
+        b.shift_remove("history");
+        let (ac, bc) = (a.shift_remove("config").unwrap(), b.shift_remove("config").unwrap());
+        assert_eq!(a, b);
+        assert_eq!(
+            serde_json::to_string(a).unwrap(),
+            serde_json::to_string(b).unwrap()
+        );
+        for (k, v) in bc.as_object().unwrap() {
+            if !["Entrypoint", "Cmd", "Env", "Labels", "User", "WorkingDir"].contains(&k.as_str()) {
+                assert_eq!(&ac[k], v, "{k}");
+            }
+        }
+        // The manifest points at the new config.
+        assert_eq!(
+            edited.manifest().unwrap().config.digest,
+            edited.config_name().unwrap()
+        );
+        assert_eq!(edited.layers().unwrap().len(), base.layers().unwrap().len());
+    }
+
+    #[test]
+    fn unset_env_and_labels_and_canonical_times() {
+        let base = hello();
+        let edited = edit_config(
+            base,
+            vec![
+                Edit::UnsetEnv("GREETING".into()),
+                Edit::Label {
+                    key: "org.opencontainers.image.title".into(),
+                    value: None,
+                },
+                Edit::HistoryCreated("2000-01-01T00:00:00Z".into()),
+            ],
+        );
+        let v = config_json(edited.as_ref());
+        assert!(!v["config"]["Env"].to_string().contains("GREETING"));
+        assert!(v["config"]["Labels"].as_object().unwrap().is_empty());
+        for h in v["history"].as_array().unwrap() {
+            assert_eq!(h["created"], "2000-01-01T00:00:00Z");
+        }
+        // (SOURCE_DATE_EPOCH is not set in this test process.)
+        if std::env::var_os("SOURCE_DATE_EPOCH").is_none() {
+            let c = canonical(edited).unwrap();
+            let v = config_json(c.as_ref());
+            assert_eq!(v["created"], CANONICAL_TIME);
+            for h in v["history"].as_array().unwrap() {
+                assert_eq!(h["created"], CANONICAL_TIME);
+            }
+        }
+    }
+}
