@@ -693,7 +693,10 @@ mod config_edits {
         let mut b = before.clone();
         let b = b.as_object_mut().unwrap();
         b.shift_remove("history");
-        let (ac, bc) = (a.shift_remove("config").unwrap(), b.shift_remove("config").unwrap());
+        let (ac, bc) = (
+            a.shift_remove("config").unwrap(),
+            b.shift_remove("config").unwrap(),
+        );
         assert_eq!(a, b);
         assert_eq!(
             serde_json::to_string(a).unwrap(),

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use oci_partial::files::{DirTar, DirTarOptions};
 use oci_partial::mutate::{append_layers, empty_image, with_platform, Addendum, Family};
 use oci_partial::Layer;
 use oci_stream::StreamLayer;
@@ -16,7 +17,6 @@ use oci_copy::{CopyOptions, ImageName, LayerCompression, Platforms};
 use oci_types::Compression;
 
 use crate::cli::{CompressArgs, CompressKind};
-use crate::dirtar::{DirTar, DirTarOptions};
 use crate::progress::{Progress, ProgressReader};
 use crate::registry::Access;
 use crate::usage;
@@ -135,7 +135,7 @@ fn open_layer(arg: &str, keep_mtime: bool) -> Result<Box<dyn Read + Send>> {
     let meta = std::fs::metadata(path).with_context(|| format!("layer {arg}"))?;
     if meta.is_dir() {
         Ok(Box::new(
-            DirTar::new(path, DirTarOptions { keep_mtime })
+            DirTar::new(path, DirTarOptions::from_env()?.keep_mtime(keep_mtime))
                 .with_context(|| format!("tarring {arg}"))?,
         ))
     } else {

@@ -1,4 +1,5 @@
-//! A directory as a tar stream, made on the fly and deterministically.
+//! A directory as a tar stream, made on the fly and deterministically (moved here from the
+//! CLI so that libraries build layers from directories too).
 
 use std::collections::HashMap;
 use std::fs;
@@ -7,27 +8,82 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-/// Options for [`DirTar`].
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct DirTarOptions {
-    /// Keep each file's mtime; otherwise every entry gets mtime 0 (reproducible output).
-    pub(crate) keep_mtime: bool,
+/// Options for [`DirTar`]: what of the files' metadata goes into the tar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DirTarOptions {
+    /// Keep each file's mtime (clamped to [`DirTarOptions::epoch`] when set, as
+    /// `tar --clamp-mtime` does); otherwise every entry gets the epoch, or 0.
+    pub keep_mtime: bool,
+    /// Keep each file's numeric owner and group; otherwise 0:0.
+    pub keep_owners: bool,
+    /// `SOURCE_DATE_EPOCH`: the mtime of every entry, or with `keep_mtime` the latest one.
+    pub epoch: Option<u64>,
 }
 
-/// Reads a directory as a tar: entries sorted by path (bytewise), owners 0:0 with no names,
-/// permission bits kept, mtimes 0 unless asked to keep them, hard links written as link
-/// entries to their first path. The same tree gives the same bytes.
+impl DirTarOptions {
+    /// The defaults (mtimes 0, owners 0:0), with [`DirTarOptions::epoch`] from
+    /// `SOURCE_DATE_EPOCH` when it is set; a value that is not a number of seconds is an
+    /// error.
+    pub fn from_env() -> crate::Result<DirTarOptions> {
+        let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(s) if !s.trim().is_empty() => {
+                Some(s.trim().parse::<u64>().map_err(|_| crate::Error::Invalid {
+                    what: "SOURCE_DATE_EPOCH",
+                    reason: format!("{s:?} is not a number of seconds"),
+                })?)
+            }
+            _ => None,
+        };
+        Ok(DirTarOptions {
+            epoch,
+            ..DirTarOptions::default()
+        })
+    }
+
+    /// The same options keeping mtimes (`true`) or not.
+    pub fn keep_mtime(mut self, keep: bool) -> DirTarOptions {
+        self.keep_mtime = keep;
+        self
+    }
+
+    /// The same options keeping owners (`true`) or not.
+    pub fn keep_owners(mut self, keep: bool) -> DirTarOptions {
+        self.keep_owners = keep;
+        self
+    }
+
+    /// The same options with `SOURCE_DATE_EPOCH` given.
+    pub fn epoch(mut self, epoch: Option<u64>) -> DirTarOptions {
+        self.epoch = epoch;
+        self
+    }
+
+    fn mtime(&self, on_disk: i64) -> u64 {
+        let on_disk = u64::try_from(on_disk).unwrap_or(0);
+        match (self.keep_mtime, self.epoch) {
+            (true, Some(e)) => on_disk.min(e),
+            (true, None) => on_disk,
+            (false, e) => e.unwrap_or(0),
+        }
+    }
+}
+
+/// Reads a directory as a tar: entries sorted by path (bytewise), owners 0:0 with no names
+/// unless asked to keep them, permission bits kept, mtimes 0 (or `SOURCE_DATE_EPOCH`) unless
+/// asked to keep them, hard links written as link entries to their first path. The same tree
+/// gives the same bytes, whatever its files' times on disk.
 ///
 /// The tar is written by a thread into a pipe, so memory stays flat whatever the tree's size.
 /// A failure while walking surfaces as an error from `read`, never as a short tar.
-pub(crate) struct DirTar {
+pub struct DirTar {
     pipe: Option<io::PipeReader>,
     worker: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl DirTar {
     /// Starts tarring `root`.
-    pub(crate) fn new(root: &Path, opts: DirTarOptions) -> io::Result<DirTar> {
+    pub fn new(root: &Path, opts: DirTarOptions) -> io::Result<DirTar> {
         let meta = fs::metadata(root)?;
         if !meta.is_dir() {
             return Err(io::Error::new(
@@ -95,13 +151,14 @@ fn write_tree(root: &Path, out: io::PipeWriter, opts: DirTarOptions) -> io::Resu
         let ft = meta.file_type();
         let mut h = tar::Header::new_gnu();
         h.set_mode(meta.mode() & 0o7777);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(if opts.keep_mtime {
-            u64::try_from(meta.mtime()).unwrap_or(0)
+        if opts.keep_owners {
+            h.set_uid(u64::from(meta.uid()));
+            h.set_gid(u64::from(meta.gid()));
         } else {
-            0
-        });
+            h.set_uid(0);
+            h.set_gid(0);
+        }
+        h.set_mtime(opts.mtime(meta.mtime()));
         if ft.is_dir() {
             h.set_entry_type(tar::EntryType::Directory);
             h.set_size(0);
