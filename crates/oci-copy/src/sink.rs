@@ -400,9 +400,27 @@ fn outcome(
     }
 }
 
-/// Writes a whole index (every image in it, as it is: layers are not recompressed) to an OCI
-/// layout, an OCI archive, a `dir:` or a registry; a docker archive holds single images only.
-pub(crate) fn write_index(
+/// Writes `index` whole to `dst` (every image in it, as it is: layers are not recompressed),
+/// as [`copy`](crate::copy) does with an index: to an OCI layout (`reference`'s tag as the ref
+/// name unless `dst` names one), an OCI archive, a `dir:` or a registry; a docker archive
+/// holds single images only ([`Error::IndexIntoSingleImage`]). The index may be one built in
+/// memory (`oci_partial::mutate::append_manifests`) around images whose layers still stream:
+/// each sink writes the children before the index.
+pub fn write_index(
+    index: Arc<dyn ImageIndex>,
+    dst: &ImageName,
+    reference: Option<&Reference>,
+    options: &CopyOptions,
+) -> Result<CopyReport> {
+    let naming = Naming {
+        reference,
+        ..Naming::default()
+    };
+    write_index_named(index, dst, &naming, options)
+}
+
+/// [`write_index`] with the source's naming.
+pub(crate) fn write_index_named(
     index: Arc<dyn ImageIndex>,
     dst: &ImageName,
     naming: &Naming<'_>,

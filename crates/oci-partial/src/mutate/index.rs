@@ -21,7 +21,8 @@ use crate::{Child, Error, Image, ImageIndex, Matcher, Result};
 /// An image's entry gets its platform from its config (`os`, `architecture`, `variant`, ...)
 /// unless one is given here, and an `artifactType` by the OCI 1.1 rule when its config is not
 /// an image config (see [`crate::artifact_type`]) unless one is given here. Annotations given
-/// here are added to (and replace same-key) annotations of the child's own descriptor.
+/// here are added to (and replace same-key) annotations of the child's own descriptor, from
+/// which a layout's ref name (`org.opencontainers.image.ref.name`) is dropped.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct IndexAddendum {
@@ -430,7 +431,7 @@ impl Image for EntryImage {
         self.inner.config_file()
     }
     fn descriptor(&self) -> Result<Descriptor> {
-        let mut d = self.inner.descriptor()?;
+        let mut d = strip_ref_name(self.inner.descriptor()?);
         let manifest = self.inner.manifest()?;
         if manifest.config.media_type.is_config() {
             if d.platform.is_none() && self.extras.platform.is_none() {
@@ -444,6 +445,14 @@ impl Image for EntryImage {
         }
         Ok(self.extras.apply(d))
     }
+}
+
+/// `d` without `org.opencontainers.image.ref.name`: an image opened from a layout carries its
+/// `index.json` entry, whose ref name names it in that layout only (the image spec: valid on
+/// `index.json` descriptors alone), not in the index it is added to.
+fn strip_ref_name(mut d: Descriptor) -> Descriptor {
+    d.annotations.remove(oci_types::ANNOTATION_REF_NAME);
+    d
 }
 
 /// A nested index as an added index entry.
@@ -475,7 +484,7 @@ impl ImageIndex for EntryIndex {
         self.inner.index_manifest()
     }
     fn descriptor(&self) -> Result<Descriptor> {
-        Ok(self.extras.apply(self.inner.descriptor()?))
+        Ok(self.extras.apply(strip_ref_name(self.inner.descriptor()?)))
     }
     fn manifests(&self) -> Result<Vec<Child>> {
         self.inner.manifests()

@@ -3,9 +3,11 @@
 mod append;
 mod copy;
 pub(crate) mod export;
+pub(crate) mod index;
 mod inspect;
 mod layer;
 pub(crate) mod login;
+pub(crate) mod mutate;
 pub(crate) mod registry;
 mod store;
 pub(crate) mod unpack;
@@ -87,6 +89,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             base,
             layers,
             tag,
+            canonical,
             output,
             keep_mtime,
             platform,
@@ -99,6 +102,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 base,
                 layers,
                 tag,
+                canonical,
                 output,
                 keep_mtime,
                 platform,
@@ -128,6 +132,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Store { dir, action } => store::run(&dir, action),
         Command::Unpack(args) => unpack::run(args),
         Command::Export(args) => export::run(args),
+        Command::Mutate(args) => mutate::run(*args, progress),
+        Command::Index(args) => index::run(args, progress),
         Command::Verify {
             src,
             creds,

@@ -1,0 +1,438 @@
+//! Authoring (issue 15): `mutate`, `index create|append|remove`, `append` without layers,
+//! `--canonical` and SOURCE_DATE_EPOCH, `-t` as an OCI layout's ref name.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use crate::support::{fixtures, have, make_tree, ocikit, peer};
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap()
+}
+
+/// The fixture layout (umoci's `hello`), copied so that nothing writes into `fixtures/`.
+fn hello_layout(dir: &Path) -> String {
+    let to = dir.join("src");
+    let out = Command::new("cp")
+        .arg("-r")
+        .arg(fixtures().join("oci-layout"))
+        .arg(&to)
+        .status()
+        .unwrap();
+    assert!(out.success());
+    format!("oci:{}:hello", to.display())
+}
+
+/// `skopeo inspect --config --raw NAME` as JSON.
+fn skopeo_config(dir: &Path, name: &str) -> Value {
+    json(&peer(
+        dir,
+        "skopeo",
+        &["inspect", "--config", "--raw", name],
+    ))
+}
+
+/// Removes `keys` from the object `v` (in place, keeping the others' order).
+fn without(v: &Value, keys: &[&str]) -> Value {
+    let mut v = v.clone();
+    let m = v.as_object_mut().unwrap();
+    for k in keys {
+        m.shift_remove(*k);
+    }
+    v
+}
+
+#[test]
+fn new_commands_have_help_with_an_example() {
+    let t = tempfile::tempdir().unwrap();
+    for cmd in [
+        &["mutate", "--help"][..],
+        &["index", "--help"],
+        &["index", "create", "--help"],
+        &["index", "append", "--help"],
+        &["index", "remove", "--help"],
+    ] {
+        let r = ocikit(t.path(), cmd).ok();
+        assert!(r.stdout.contains("Example"), "{cmd:?}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn mutate_edits_show_in_skopeo_and_nothing_else_changes() {
+    if !have("skopeo") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let src = hello_layout(d);
+    let dst = format!("oci:{}:edited", d.join("out").display());
+    ocikit(
+        d,
+        &[
+            "mutate",
+            &src,
+            "-o",
+            &dst,
+            "--entrypoint",
+            "/bin/app,--serve",
+            "--cmd",
+            "",
+            "--env",
+            "GREETING=bye",
+            "--env",
+            "NEW=1",
+            "--label",
+            "team=infra",
+            "--user",
+            "1000:1000",
+            "--workdir",
+            "/srv",
+            "--exposed-ports",
+            "8080,53/udp",
+            "--annotation",
+            "org.example.k=v",
+            "-q",
+        ],
+    )
+    .ok();
+    let before = skopeo_config(d, &src);
+    let after = skopeo_config(d, &dst);
+    let c = &after["config"];
+    assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/app", "--serve"]));
+    assert!(c.get("Cmd").is_none());
+    assert_eq!(c["User"], "1000:1000");
+    assert_eq!(c["WorkingDir"], "/srv");
+    assert_eq!(c["Labels"]["team"], "infra");
+    assert_eq!(
+        c["ExposedPorts"],
+        serde_json::json!({"8080/tcp": {}, "53/udp": {}})
+    );
+    let env: Vec<&str> = c["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    let old: Vec<&str> = before["config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(env.len(), old.len() + 1);
+    assert_eq!(env[0], old[0], "order kept");
+    assert!(env.contains(&"GREETING=bye") && env.ends_with(&["NEW=1"]));
+    // Everything else, top level and inside `config`, as the source had it, in its order.
+    assert_eq!(
+        serde_json::to_string(&without(&after, &["config"])).unwrap(),
+        serde_json::to_string(&without(&before, &["config"])).unwrap()
+    );
+    let edited = [
+        "Entrypoint",
+        "Cmd",
+        "Env",
+        "Labels",
+        "User",
+        "WorkingDir",
+        "ExposedPorts",
+    ];
+    assert_eq!(
+        without(&after["config"], &edited),
+        without(&before["config"], &edited)
+    );
+    let label = &before["config"]["Labels"]["org.opencontainers.image.title"];
+    assert_eq!(&c["Labels"]["org.opencontainers.image.title"], label);
+    // The annotation is on the manifest; the layers are the source's.
+    let m = json(&peer(d, "skopeo", &["inspect", "--raw", &dst]));
+    let m0 = json(&peer(d, "skopeo", &["inspect", "--raw", &src]));
+    assert_eq!(m["annotations"]["org.example.k"], "v");
+    assert_eq!(m["layers"], m0["layers"]);
+}
+
+#[test]
+fn mutate_keeps_dockers_nulls() {
+    if !have("skopeo") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let archive = fixtures().join("docker-archive/docker-save-hello.tar");
+    let src = format!("docker-archive:{}", archive.display());
+    let dst = format!("oci:{}:edited", d.join("out").display());
+    ocikit(d, &["mutate", &src, "-o", &dst, "--user", "nobody", "-q"]).ok();
+    let before = skopeo_config(d, &src);
+    let after = skopeo_config(d, &dst);
+    assert_eq!(after["config"]["User"], "nobody");
+    assert_eq!(
+        without(&after["config"], &["User"]),
+        without(&before["config"], &["User"])
+    );
+    assert_eq!(without(&after, &["config"]), without(&before, &["config"]));
+}
+
+#[test]
+fn a_two_platform_index_from_two_directories_is_copied_by_skopeo() {
+    if !have("skopeo") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    make_tree(&d.join("amd"));
+    make_tree(&d.join("arm"));
+    std::fs::write(d.join("arm/arch.txt"), "arm64\n").unwrap();
+    let layout = d.join("layout");
+    let l = layout.display();
+    for (dir, platform) in [("amd", "linux/amd64"), ("arm", "linux/arm64/v8")] {
+        let out = format!("oci:{l}:{dir}");
+        ocikit(
+            d,
+            &[
+                "append",
+                "scratch",
+                dir,
+                "--platform",
+                platform,
+                "-o",
+                &out,
+                "-q",
+            ],
+        )
+        .ok();
+    }
+    let multi = format!("oci:{l}:multi");
+    ocikit(
+        d,
+        &[
+            "index",
+            "create",
+            &multi,
+            "-m",
+            &format!("oci:{l}:amd"),
+            "-m",
+            &format!("oci:{l}:arm"),
+            "-q",
+        ],
+    )
+    .ok();
+    let raw = peer(d, "skopeo", &["inspect", "--raw", &multi]);
+    let index = json(&raw);
+    let platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    assert!(
+        index["manifests"][0].get("annotations").is_none(),
+        "no layout ref names inside"
+    );
+    let copy = format!("oci:{}:multi", d.join("copy").display());
+    peer(d, "skopeo", &["copy", "-q", "--all", &multi, &copy]);
+    assert_eq!(peer(d, "skopeo", &["inspect", "--raw", &copy]), raw);
+    ocikit(d, &["verify", &copy]).ok();
+    // skopeo picks the arm64 image of it.
+    let arm = peer(
+        d,
+        "skopeo",
+        &["inspect", "--override-arch", "arm64", &multi],
+    );
+    assert_eq!(json(&arm)["Architecture"], "arm64");
+
+    // remove and append edit it in place.
+    ocikit(
+        d,
+        &["index", "remove", &multi, "--platform", "linux/arm64", "-q"],
+    )
+    .ok();
+    let after = json(&peer(d, "skopeo", &["inspect", "--raw", &multi]));
+    assert_eq!(after["manifests"].as_array().unwrap().len(), 1);
+    ocikit(
+        d,
+        &[
+            "index",
+            "append",
+            &multi,
+            "-m",
+            &format!("oci:{l}:arm"),
+            "-q",
+        ],
+    )
+    .ok();
+    assert_eq!(peer(d, "skopeo", &["inspect", "--raw", &multi]), raw);
+
+    // mutate edits every platform's image, and keeps the entries' platforms.
+    let edited = format!("oci:{l}:edited");
+    ocikit(d, &["mutate", &multi, "-o", &edited, "--env", "X=1", "-q"]).ok();
+    let e = json(&peer(d, "skopeo", &["inspect", "--raw", &edited]));
+    assert_eq!(
+        e["manifests"][1]["platform"],
+        index["manifests"][1]["platform"]
+    );
+    for arch in ["amd64", "arm64"] {
+        let c = json(&peer(
+            d,
+            "skopeo",
+            &[
+                "inspect",
+                "--config",
+                "--raw",
+                "--override-arch",
+                arch,
+                &edited,
+            ],
+        ));
+        assert_eq!(c["architecture"], arch);
+        assert!(
+            c["config"]["Env"].to_string().contains("X=1"),
+            "{arch}: {c}"
+        );
+    }
+}
+
+/// Runs ocikit with extra environment.
+fn ocikit_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ocikit"))
+        .current_dir(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn touch_all(root: &Path, secs: u64) {
+    let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+    for rel in [
+        "etc/app/config.toml",
+        "hello.txt",
+        "data.bin",
+        "etc/app",
+        "etc",
+        "",
+    ] {
+        std::fs::File::open(root.join(rel))
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+}
+
+/// The manifest digest `append` reports.
+fn digest_of(stderr: &str) -> String {
+    stderr
+        .split("manifest ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches([')', '\n'])
+        .to_owned()
+}
+
+#[test]
+fn the_same_tree_with_other_mtimes_gives_the_same_digest() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    // The same relative name in both ("ocikit append tree" is in the history).
+    make_tree(&d.join("a/tree"));
+    make_tree(&d.join("b/tree"));
+    touch_all(&d.join("a/tree"), 1_000_000);
+    touch_all(&d.join("b/tree"), 2_000_000);
+    let out = d.join("out");
+    let build = |cwd: &str, extra: &[&str], env: &[(&str, &str)]| {
+        let o = format!("oci:{}:{cwd}", out.display());
+        let mut args = vec!["append", "scratch", "tree", "-o", &o, "-q"];
+        args.extend_from_slice(extra);
+        digest_of(&ocikit_env(&d.join(cwd), &args, env))
+    };
+    let canonical = build("a", &["--canonical"], &[]);
+    assert_eq!(canonical, build("b", &["--canonical"], &[]));
+    // Files changed after the source date: their times are clamped to it.
+    let epoch = [("SOURCE_DATE_EPOCH", "500000")];
+    let kept = build("a", &["--keep-mtime", "--canonical"], &epoch);
+    assert_eq!(kept, build("b", &["--keep-mtime", "--canonical"], &epoch));
+    assert_ne!(kept, canonical, "the epoch is in the config and the tar");
+    if have("skopeo") {
+        let cfg = json(&peer(
+            d,
+            "skopeo",
+            &[
+                "inspect",
+                "--config",
+                "--raw",
+                &format!("oci:{}:a", out.display()),
+            ],
+        ));
+        assert_eq!(cfg["created"], "1970-01-06T18:53:20Z");
+        assert_eq!(cfg["history"][0]["created"], "1970-01-06T18:53:20Z");
+    }
+    // Without the epoch, kept mtimes tell the trees apart.
+    assert_ne!(
+        build("a", &["--keep-mtime"], &[]),
+        build("b", &["--keep-mtime"], &[])
+    );
+}
+
+#[test]
+fn append_takes_no_layers_and_t_names_the_layout_ref() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let out = d.join("out");
+    let o = format!("oci:{}", out.display());
+    ocikit(
+        d,
+        &[
+            "append",
+            "scratch",
+            "-t",
+            "example.com/app:v1",
+            "-o",
+            &o,
+            "-q",
+        ],
+    )
+    .ok();
+    ocikit(
+        d,
+        &[
+            "append",
+            "scratch",
+            "-t",
+            "v2",
+            "-o",
+            &o,
+            "-q",
+            "--platform",
+            "linux/arm64",
+        ],
+    )
+    .ok();
+    let index = json(&std::fs::read_to_string(out.join("index.json")).unwrap());
+    let names: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["example.com/app:v1", "v2"]);
+    // A docker archive still needs a name.
+    let tar = d.join("x.tar");
+    ocikit(d, &["append", "scratch", "-o", tar.to_str().unwrap()]).fails(2);
+}
