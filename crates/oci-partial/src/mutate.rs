@@ -47,11 +47,13 @@ use crate::{BlobReader, Error, Image, Layer, Result};
 
 mod config;
 mod index;
+mod rebase;
 pub use config::{canonical_time, rfc3339, source_date_epoch, Edit, CANONICAL_TIME};
 pub use index::{
     append_manifests, empty_index, remove_manifests, replace_manifests, with_index_annotations,
     with_index_media_type, IndexAddendum,
 };
+pub use rebase::rebase;
 
 /// A family of media types: OCI (`application/vnd.oci.*`) or Docker schema2
 /// (`application/vnd.docker.*`).
@@ -391,6 +393,8 @@ enum ConfigEdit {
     Platform(Box<Platform>),
     /// Edits of the JSON as stored.
     Json(Vec<Edit>),
+    /// New config bytes (made from the stored JSON by `rebase`).
+    Bytes(Vec<u8>),
 }
 
 impl ConfigEdit {
@@ -407,7 +411,7 @@ impl ConfigEdit {
                 config.os_features = (!p.os_features.is_empty()).then(|| p.os_features.clone());
             }
             // Applied to the bytes in `Mutated::compute`, never to a parsed config.
-            ConfigEdit::Json(_) => {}
+            ConfigEdit::Json(_) | ConfigEdit::Bytes(_) => {}
         }
     }
 }
@@ -497,6 +501,10 @@ impl Mutated {
         {
             // `edit_config` never has layers to add: it is a `Mutated` of its own.
             config::apply(&self.base.raw_config_file()?, edits)?.into()
+        } else if let (true, Some(ConfigEdit::Bytes(bytes))) =
+            (config_type.is_config(), &self.config_edit)
+        {
+            bytes.clone().into()
         } else if rewrite {
             let mut cf = self.base.config_file()?;
             if let Some(edit) = &self.config_edit {

@@ -202,6 +202,9 @@ pub(crate) enum Command {
     Mutate(Box<crate::cmd::mutate::Args>),
     /// Make and edit multi-platform indexes: create, append, remove (crane index).
     Index(crate::cmd::index::Args),
+    /// Put an image on a new base: the old base's layers replaced by the new one's (crane
+    /// rebase).
+    Rebase(Box<crate::cmd::rebase::Args>),
     /// Check every digest, size and diff_id of an image; exit 1 listing each mismatch.
     #[command(after_help = "Example:\n  ocikit verify docker-archive:image.tar")]
     Verify {

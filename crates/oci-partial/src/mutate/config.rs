@@ -65,7 +65,7 @@ pub enum Edit {
 }
 
 /// Where the image spec's Go types (and so docker, skopeo and ggcr) put each top-level key.
-const TOP_ORDER: &[&str] = &[
+pub(crate) const TOP_ORDER: &[&str] = &[
     "created",
     "author",
     "architecture",
@@ -113,7 +113,7 @@ fn invalid(reason: impl Into<String>) -> Error {
 }
 
 /// Sets `key` to `value`: in place when present, else where `order` puts it.
-fn put(map: &mut Map<String, Value>, order: &[&str], key: &str, value: Value) {
+pub(crate) fn put(map: &mut Map<String, Value>, order: &[&str], key: &str, value: Value) {
     if let Some(slot) = map.get_mut(key) {
         *slot = value;
         return;

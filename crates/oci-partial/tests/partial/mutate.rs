@@ -746,3 +746,66 @@ mod config_edits {
         }
     }
 }
+
+mod rebasing {
+    use std::sync::Arc;
+
+    use oci_partial::mutate::{append_layers, edit_config, rebase, Addendum, Edit};
+    use oci_partial::{random, validate_image, Error, ValidateOptions};
+    use oci_types::History;
+
+    #[test]
+    fn rebase_is_building_on_the_new_base_directly() {
+        let old_base = edit_config(
+            random::image(1, 2, 1000),
+            vec![
+                Edit::History(History::new("old 0", None)),
+                Edit::History(History::new("old 1", None)),
+            ],
+        );
+        let new_base = edit_config(
+            random::image_with(
+                2,
+                1,
+                1000,
+                &random::Options::default().platform("linux/arm64".parse().unwrap()),
+            ),
+            vec![Edit::History(History::new("new 0", None))],
+        );
+        let top = random::layer(3, 1000);
+        let app = append_layers(
+            Arc::clone(&old_base),
+            vec![Addendum::new(Arc::clone(&top)).with_history(History::new("app", None))],
+        );
+        let app = edit_config(app, vec![Edit::User("app".into())]);
+        let rebased = rebase(Arc::clone(&app), old_base.as_ref(), Arc::clone(&new_base)).unwrap();
+        let direct = append_layers(Arc::clone(&new_base), vec![Addendum::new(top)]);
+
+        let cfg = rebased.config_file().unwrap();
+        assert_eq!(
+            cfg.rootfs.diff_ids,
+            direct.config_file().unwrap().rootfs.diff_ids
+        );
+        assert_eq!(cfg.architecture, "arm64");
+        assert_eq!(cfg.config.unwrap().user.as_deref(), Some("app"));
+        let history: Vec<_> = cfg
+            .history
+            .unwrap()
+            .into_iter()
+            .map(|h| h.created_by.unwrap_or_default())
+            .collect();
+        assert_eq!(history, ["random layer 0 of seed 0x2", "new 0", "app"]);
+        assert_eq!(rebased.layers().unwrap().len(), 2);
+        validate_image(rebased.as_ref(), ValidateOptions::default()).unwrap();
+        assert_eq!(
+            rebased.manifest().unwrap().layers[0],
+            new_base.manifest().unwrap().layers[0]
+        );
+
+        // An image not built on the old base is refused.
+        let Err(e) = rebase(new_base, old_base.as_ref(), app) else {
+            panic!("rebased an image that is not on the old base");
+        };
+        assert!(matches!(e, Error::Invalid { what: "rebase", .. }), "{e}");
+    }
+}

@@ -8,6 +8,7 @@ mod inspect;
 mod layer;
 pub(crate) mod login;
 pub(crate) mod mutate;
+pub(crate) mod rebase;
 pub(crate) mod registry;
 mod store;
 pub(crate) mod unpack;
@@ -134,6 +135,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => export::run(args),
         Command::Mutate(args) => mutate::run(*args, progress),
         Command::Index(args) => index::run(args, progress),
+        Command::Rebase(args) => rebase::run(*args, progress),
         Command::Verify {
             src,
             creds,

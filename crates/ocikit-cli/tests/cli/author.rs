@@ -54,6 +54,7 @@ fn new_commands_have_help_with_an_example() {
         &["index", "create", "--help"],
         &["index", "append", "--help"],
         &["index", "remove", "--help"],
+        &["rebase", "--help"],
     ] {
         let r = ocikit(t.path(), cmd).ok();
         assert!(r.stdout.contains("Example"), "{cmd:?}: {}", r.stdout);
@@ -435,4 +436,92 @@ fn append_takes_no_layers_and_t_names_the_layout_ref() {
     // A docker archive still needs a name.
     let tar = d.join("x.tar");
     ocikit(d, &["append", "scratch", "-o", tar.to_str().unwrap()]).fails(2);
+}
+
+#[test]
+fn rebase_gives_the_diff_ids_of_building_on_the_new_base() {
+    if !have("skopeo") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    for dir in ["base1", "base2", "app"] {
+        make_tree(&d.join(dir));
+        std::fs::write(d.join(dir).join("which"), dir).unwrap();
+    }
+    let l = d.join("layout");
+    let n = |r: &str| format!("oci:{}:{r}", l.display());
+    ocikit(d, &["append", "scratch", "base1", "-o", &n("base1"), "-q"]).ok();
+    ocikit(
+        d,
+        &[
+            "append",
+            "scratch",
+            "base2",
+            "--platform",
+            "linux/arm64",
+            "-o",
+            &n("base2"),
+            "-q",
+        ],
+    )
+    .ok();
+    ocikit(d, &["append", &n("base1"), "app", "-o", &n("app"), "-q"]).ok();
+    ocikit(
+        d,
+        &["mutate", &n("app"), "-o", &n("app"), "--user", "app", "-q"],
+    )
+    .ok();
+    ocikit(
+        d,
+        &[
+            "append",
+            &n("base2"),
+            "app",
+            "-o",
+            &n("direct"),
+            "-q",
+            "--platform",
+            "linux/arm64",
+        ],
+    )
+    .ok();
+    ocikit(
+        d,
+        &[
+            "rebase",
+            &n("app"),
+            "--old-base",
+            &n("base1"),
+            "--new-base",
+            &n("base2"),
+            "-o",
+            &n("rebased"),
+            "-q",
+        ],
+    )
+    .ok();
+    let rebased = skopeo_config(d, &n("rebased"));
+    let direct = skopeo_config(d, &n("direct"));
+    assert_eq!(rebased["rootfs"], direct["rootfs"]);
+    assert_eq!(rebased["architecture"], "arm64");
+    assert_eq!(rebased["config"]["User"], "app");
+    assert_eq!(rebased["history"].as_array().unwrap().len(), 2);
+    ocikit(d, &["verify", &n("rebased")]).ok();
+    // The wrong old base is refused, and nothing is written.
+    ocikit(
+        d,
+        &[
+            "rebase",
+            &n("app"),
+            "--old-base",
+            &n("base2"),
+            "--new-base",
+            &n("base1"),
+            "-o",
+            &n("bad"),
+            "-q",
+        ],
+    )
+    .fails(1);
 }
