@@ -45,9 +45,11 @@ use crate::compression::Compression;
 use crate::helpers::{config_layer, lock};
 use crate::{BlobReader, Error, Image, Layer, Result};
 
+mod artifact;
 mod config;
 mod index;
 mod rebase;
+pub use artifact::{artifact, ANNOTATION_TITLE, EMPTY_JSON};
 pub use config::{canonical_time, rfc3339, source_date_epoch, Edit, CANONICAL_TIME};
 pub use index::{
     append_manifests, empty_index, remove_manifests, replace_manifests, with_index_annotations,

@@ -205,6 +205,10 @@ pub(crate) enum Command {
     /// Put an image on a new base: the old base's layers replaced by the new one's (crane
     /// rebase).
     Rebase(Box<crate::cmd::rebase::Args>),
+    /// Attach files to an image as an OCI 1.1 artifact (an SBOM, a signature) referring to it.
+    Attach(Box<crate::cmd::artifact::AttachArgs>),
+    /// List the artifacts that refer to an image (referrers API, its tag fallback, or a layout).
+    Referrers(Box<crate::cmd::artifact::ReferrersArgs>),
     /// Check every digest, size and diff_id of an image; exit 1 listing each mismatch.
     #[command(after_help = "Example:\n  ocikit verify docker-archive:image.tar")]
     Verify {

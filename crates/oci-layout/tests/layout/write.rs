@@ -611,3 +611,44 @@ fn skopeo_copies_all_of_an_index_built_in_memory() {
     let manifest = std::fs::read(as_dir.join("manifest.json")).unwrap();
     assert_eq!(manifest, index.raw_manifest().unwrap());
 }
+
+#[test]
+fn an_artifact_written_beside_its_subject_is_a_referrer() {
+    use oci_partial::files::layer_from_bytes;
+    use oci_partial::mutate::{artifact, Addendum};
+    use oci_types::{Annotations, Compression};
+    let (_dir, layout) = new_layout();
+    let image = random::image(31, 1, 1000);
+    let desc = layout.write_image(image.as_ref(), Some("app")).unwrap();
+    let sig = layer_from_bytes(b"signature".to_vec()).with_compression(Compression::None, None);
+    let art = artifact(
+        MediaType::from("application/vnd.example.sig"),
+        Some(Descriptor::new(
+            desc.media_type.clone(),
+            desc.digest.clone(),
+            desc.size,
+        )),
+        vec![Addendum::new(Arc::new(sig))
+            .with_media_type(MediaType::from("application/octet-stream"))],
+        Annotations::new(),
+    );
+    layout.write_image(art.as_ref(), None).unwrap();
+    let found = layout.referrers(&desc.digest).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].digest, art.digest().unwrap());
+    assert_eq!(
+        found[0].artifact_type,
+        Some(MediaType::from("application/vnd.example.sig"))
+    );
+    assert!(layout.referrers(&art.digest().unwrap()).unwrap().is_empty());
+    // Its index.json entry carries the artifactType too.
+    let entry = layout
+        .index()
+        .unwrap()
+        .manifests
+        .iter()
+        .find(|d| d.digest == found[0].digest)
+        .cloned()
+        .unwrap();
+    assert_eq!(entry.artifact_type, found[0].artifact_type);
+}

@@ -1,6 +1,7 @@
 //! The commands.
 
 mod append;
+pub(crate) mod artifact;
 mod copy;
 pub(crate) mod export;
 pub(crate) mod index;
@@ -136,6 +137,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Mutate(args) => mutate::run(*args, progress),
         Command::Index(args) => index::run(args, progress),
         Command::Rebase(args) => rebase::run(*args, progress),
+        Command::Attach(args) => artifact::attach(*args),
+        Command::Referrers(args) => artifact::referrers(*args),
         Command::Verify {
             src,
             creds,

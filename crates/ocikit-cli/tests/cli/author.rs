@@ -55,6 +55,8 @@ fn new_commands_have_help_with_an_example() {
         &["index", "append", "--help"],
         &["index", "remove", "--help"],
         &["rebase", "--help"],
+        &["attach", "--help"],
+        &["referrers", "--help"],
     ] {
         let r = ocikit(t.path(), cmd).ok();
         assert!(r.stdout.contains("Example"), "{cmd:?}: {}", r.stdout);
@@ -524,4 +526,101 @@ fn rebase_gives_the_diff_ids_of_building_on_the_new_base() {
         ],
     )
     .fails(1);
+}
+
+#[test]
+fn an_attached_artifact_is_listed_and_fetched_back() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    make_tree(&d.join("app"));
+    let sbom = br#"{"spdxVersion":"SPDX-2.3","name":"app"}"#;
+    std::fs::write(d.join("sbom.json"), sbom).unwrap();
+    let layout = format!("oci:{}:app", d.join("layout").display());
+    ocikit(d, &["append", "scratch", "app", "-o", &layout, "-q"]).ok();
+    let mut places = vec![layout];
+    let registry = oci_remote::testing::Registry::start();
+    if let Some(r) = &registry {
+        let remote = format!("docker://{}/attach/app:v1", r.host());
+        ocikit(d, &["copy", "-q", &places[0], &remote]).ok();
+        places.push(remote);
+    }
+    for place in &places {
+        let art = ocikit(
+            d,
+            &[
+                "attach",
+                place,
+                "--artifact-type",
+                "application/spdx+json",
+                "sbom.json",
+            ],
+        )
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+        let listed = ocikit(d, &["referrers", place]).ok().stdout;
+        assert_eq!(
+            listed.trim(),
+            format!("{art} application/spdx+json"),
+            "{place}"
+        );
+        let none = ocikit(
+            d,
+            &["referrers", place, "--artifact-type", "application/x-other"],
+        )
+        .ok();
+        assert!(none.stdout.trim().is_empty(), "{place}: {}", none.stdout);
+        let index = json(&ocikit(d, &["referrers", place, "--json"]).ok().stdout);
+        assert_eq!(
+            index["manifests"][0]["artifactType"],
+            "application/spdx+json"
+        );
+        // The blob back, byte for byte.
+        let manifest = match place.strip_prefix("docker://") {
+            Some(remote) => {
+                let repo = remote.rsplit_once(':').unwrap().0;
+                let m = json(
+                    &ocikit(d, &["manifest", &format!("{repo}@{art}")])
+                        .ok()
+                        .stdout,
+                );
+                let blob = m["layers"][0]["digest"].as_str().unwrap().to_owned();
+                let bytes = Command::new(env!("CARGO_BIN_EXE_ocikit"))
+                    .current_dir(d)
+                    .args(["blob", &format!("{repo}@{blob}")])
+                    .output()
+                    .unwrap();
+                assert!(bytes.status.success());
+                assert_eq!(bytes.stdout, sbom);
+                m
+            }
+            None => {
+                let dir = d.join("layout");
+                let hex = art.strip_prefix("sha256:").unwrap();
+                let m = json(&std::fs::read_to_string(dir.join("blobs/sha256").join(hex)).unwrap());
+                let blob = m["layers"][0]["digest"].as_str().unwrap();
+                let path = dir
+                    .join("blobs/sha256")
+                    .join(blob.strip_prefix("sha256:").unwrap());
+                assert_eq!(std::fs::read(path).unwrap(), sbom);
+                m
+            }
+        };
+        assert_eq!(manifest["artifactType"], "application/spdx+json");
+        assert_eq!(
+            manifest["layers"][0]["annotations"]["org.opencontainers.image.title"],
+            "sbom.json"
+        );
+        assert_eq!(
+            manifest["config"]["mediaType"],
+            "application/vnd.oci.empty.v1+json"
+        );
+    }
+    // A docker archive holds no artifacts.
+    ocikit(
+        d,
+        &["attach", "x.tar", "--artifact-type", "a/b", "sbom.json"],
+    )
+    .fails(2);
 }
