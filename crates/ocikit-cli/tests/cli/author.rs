@@ -251,6 +251,52 @@ fn a_two_platform_index_from_two_directories_is_copied_by_skopeo() {
     );
     assert_eq!(json(&arm)["Architecture"], "arm64");
 
+    // podman takes the arm64 image of it (its own vfs storage in the test's directory).
+    if have("podman") {
+        let (root, run) = (d.join("podman-root"), d.join("podman-run"));
+        let podman = |args: &[&str]| {
+            let mut all = vec![
+                "--root",
+                root.to_str().unwrap(),
+                "--runroot",
+                run.to_str().unwrap(),
+                "--storage-driver",
+                "vfs",
+            ];
+            all.extend_from_slice(args);
+            peer(d, "podman", &all)
+        };
+        // podman names the image after the layout's path, which must be lowercase.
+        let link = std::env::temp_dir().join(format!("ocikit-podman-{}", std::process::id()));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&layout, &link).unwrap();
+        let pulled = format!("oci:{}:multi", link.display());
+        let id = podman(&["pull", "-q", "--arch", "arm64", &pulled]);
+        std::fs::remove_file(&link).unwrap();
+        let config = peer(
+            d,
+            "skopeo",
+            &[
+                "inspect",
+                "--config",
+                "--raw",
+                "--override-arch",
+                "arm64",
+                &multi,
+            ],
+        );
+        let want = oci_types::Digest::sha256(config.as_bytes());
+        assert_eq!(id.trim(), want.encoded(), "podman stored our arm64 config");
+        let arch = podman(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Architecture}}",
+            id.trim(),
+        ]);
+        assert_eq!(arch.trim(), "arm64");
+    }
+
     // remove and append edit it in place.
     ocikit(
         d,
@@ -623,4 +669,152 @@ fn an_attached_artifact_is_listed_and_fetched_back() {
         &["attach", "x.tar", "--artifact-type", "a/b", "sbom.json"],
     )
     .fails(2);
+}
+
+/// A containerd of our own (root, state and socket in `dir`), killed when dropped.
+struct Containerd(std::process::Child);
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn containerd_imports_every_platform_of_an_index_we_built() {
+    if !have("containerd") || !have("ctr") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    for (dir, platform) in [("amd", "linux/amd64"), ("arm", "linux/arm64")] {
+        make_tree(&d.join(dir));
+        std::fs::write(d.join(dir).join("arch"), dir).unwrap();
+        let out = format!("oci:{}:{dir}", d.join("layout").display());
+        ocikit(
+            d,
+            &[
+                "append",
+                "scratch",
+                dir,
+                "--platform",
+                platform,
+                "-o",
+                &out,
+                "-q",
+            ],
+        )
+        .ok();
+    }
+    let n = |r: &str| format!("oci:{}:{r}", d.join("layout").display());
+    let archive = format!("oci-archive:{}:multi", d.join("multi.tar").display());
+    ocikit(
+        d,
+        &[
+            "index",
+            "create",
+            &archive,
+            "-m",
+            &n("amd"),
+            "-m",
+            &n("arm"),
+            "-q",
+        ],
+    )
+    .ok();
+
+    let c = d.join("containerd");
+    std::fs::create_dir(&c).unwrap();
+    let sock = c.join("c.sock");
+    let disabled = [
+        "io.containerd.grpc.v1.cri",
+        "io.containerd.internal.v1.opt",
+        "io.containerd.internal.v1.tracing",
+        "io.containerd.tracing.processor.v1.otlp",
+        "io.containerd.snapshotter.v1.btrfs",
+        "io.containerd.snapshotter.v1.zfs",
+        "io.containerd.snapshotter.v1.devmapper",
+        "io.containerd.snapshotter.v1.aufs",
+    ]
+    .map(|p| format!("{p:?}"))
+    .join(", ");
+    let config = format!(
+        "version = 2\nroot = {:?}\nstate = {:?}\ndisabled_plugins = [{disabled}]\n[grpc]\n  address = {:?}\n\
+         [ttrpc]\n  address = {:?}\n[debug]\n  address = \"\"\n[metrics]\n  address = \"\"\n",
+        c.join("root").display().to_string(),
+        c.join("state").display().to_string(),
+        sock.display().to_string(),
+        c.join("c.sock.ttrpc").display().to_string(),
+    );
+    std::fs::write(c.join("config.toml"), config).unwrap();
+    let log = std::fs::File::create(c.join("log")).unwrap();
+    let _daemon = Containerd(
+        Command::new("containerd")
+            .arg("--config")
+            .arg(c.join("config.toml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let ctr = |args: &[&str]| {
+        let mut all = vec!["--address", sock.to_str().unwrap(), "--namespace", "ocikit"];
+        all.extend_from_slice(args);
+        Command::new("ctr")
+            .current_dir(d)
+            .args(&all)
+            .output()
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !(sock.exists() && ctr(&["version"]).status.success()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "containerd did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let tar = d.join("multi.tar");
+    let out = ctr(&[
+        "images",
+        "import",
+        "--all-platforms",
+        "--no-unpack",
+        "--index-name",
+        "example.com/multi:v1",
+        tar.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ls = String::from_utf8(ctr(&["images", "ls"]).stdout).unwrap();
+    let line = ls
+        .lines()
+        .find(|l| l.starts_with("example.com/multi:v1"))
+        .unwrap_or_else(|| panic!("{ls}"));
+    assert!(line.contains("linux/amd64,linux/arm64"), "{line}");
+    // Every blob of both platforms is in its content store.
+    let content = String::from_utf8(ctr(&["content", "ls", "-q"]).stdout).unwrap();
+    for platform in ["amd64", "arm64"] {
+        let config = peer(
+            d,
+            "skopeo",
+            &[
+                "inspect",
+                "--config",
+                "--raw",
+                "--override-arch",
+                platform,
+                &n(if platform == "amd64" { "amd" } else { "arm" }),
+            ],
+        );
+        let digest = oci_types::Digest::sha256(config.as_bytes());
+        assert!(
+            content.contains(digest.as_str()),
+            "{platform} config missing:\n{content}"
+        );
+    }
 }
