@@ -50,7 +50,9 @@ mod config;
 mod index;
 mod rebase;
 pub use artifact::{artifact, ANNOTATION_TITLE, EMPTY_JSON};
-pub use config::{canonical_time, rfc3339, source_date_epoch, Edit, CANONICAL_TIME};
+pub use config::{
+    canonical_time, edit_config_bytes, rfc3339, source_date_epoch, Edit, CANONICAL_TIME,
+};
 pub use index::{
     append_manifests, empty_index, remove_manifests, replace_manifests, with_index_annotations,
     with_index_media_type, IndexAddendum,

@@ -92,7 +92,14 @@ const CONFIG_ORDER: &[&str] = &[
     "ArgsEscaped",
 ];
 
-/// Applies `edits` to the config bytes `raw`, returning the new bytes (compact JSON).
+/// `edits` applied to the config bytes `raw` (what [`crate::mutate::edit_config`] does to an
+/// image's config): the new bytes, compact JSON, every key not edited kept in its place. Bad
+/// JSON, a config nested too deep or larger than `MAX_CONFIG_SIZE`, or a `config` that is not
+/// an object is an [`Error`].
+pub fn edit_config_bytes(raw: &[u8], edits: &[Edit]) -> Result<Vec<u8>> {
+    apply(raw, edits)
+}
+
 pub(crate) fn apply(raw: &[u8], edits: &[Edit]) -> Result<Vec<u8>> {
     let mut doc: Value =
         oci_types::json::parse_limited(raw, "config", oci_types::limits::MAX_CONFIG_SIZE)?;
@@ -329,6 +336,26 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn canonical_drops_builder_fields_and_edits_are_idempotent() {
+        let raw = br#"{"architecture":"amd64","config":{"Hostname":"abc","Env":null,"Cmd":null,"Labels":null},"container":"abc","container_config":{"Hostname":"abc"},"created":"2024-01-01T00:00:00.1Z","docker_version":"20.10","history":[{"created":"x","created_by":"y"},{"created_by":"z","empty_layer":true}],"os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let edits = [
+            Edit::SetEnv {
+                key: "A".into(),
+                value: "1".into(),
+            },
+            Edit::Canonical(CANONICAL_TIME.into()),
+        ];
+        let once = apply(raw, &edits).unwrap();
+        assert_eq!(apply(&once, &edits).unwrap(), once);
+        assert_eq!(
+            String::from_utf8(once).unwrap(),
+            r#"{"architecture":"amd64","config":{"Env":["A=1"],"Cmd":null,"Labels":null},"container_config":{"Hostname":"abc"},"created":"0001-01-01T00:00:00Z","history":[{"created":"0001-01-01T00:00:00Z","created_by":"y"},{"created":"0001-01-01T00:00:00Z","created_by":"z","empty_layer":true}],"os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+        );
+        assert!(apply(b"[]", &edits).is_err());
+        assert!(apply(b"{\"config\":", &edits).is_err());
     }
 
     #[test]

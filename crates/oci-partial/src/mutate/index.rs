@@ -172,7 +172,9 @@ pub fn empty_index(family: Family) -> Arc<dyn ImageIndex> {
 
 /// `base` with `adds` appended to its manifests, in order (go-containerregistry's
 /// `mutate.AppendManifests`). Nothing is asked of the added children until the index's bytes
-/// are (see the [module](self) docs).
+/// are: [`ImageIndex::manifests`] hands them out as given, so a sink writes an image whose
+/// layers still stream, and only then asks the index for its manifest (which then computes
+/// the image's descriptor).
 pub fn append_manifests(
     base: Arc<dyn ImageIndex>,
     adds: Vec<IndexAddendum>,
