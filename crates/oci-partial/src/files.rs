@@ -152,6 +152,19 @@ pub fn layer_from_dir(
     layer_from_opener(what, move || DirTar::new(&dir, options))
 }
 
+/// A layer of `dir` over `base` (the tree of the layers below): as [`layer_from_dir`], plus a
+/// whiteout for each file or directory of `base` that `dir` no longer has (see
+/// [`DirTar::over`]).
+pub fn layer_from_dir_over(
+    dir: impl Into<PathBuf>,
+    base: impl Into<PathBuf>,
+    options: DirTarOptions,
+) -> UncompressedLayer<OpenerCore> {
+    let (dir, base): (PathBuf, PathBuf) = (dir.into(), base.into());
+    let what = dir.display().to_string();
+    layer_from_opener(what, move || DirTar::over(&dir, &base, options))
+}
+
 /// A layer of a tar file (gzip- or zstd-compressed tars are decompressed as read, so the
 /// diff_id is of the tar itself).
 pub fn layer_from_tar_file(path: impl Into<PathBuf>) -> UncompressedLayer<OpenerCore> {

@@ -1,7 +1,7 @@
 //! A directory as a tar stream, made on the fly and deterministically (moved here from the
 //! CLI so that libraries build layers from directories too).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
@@ -84,6 +84,24 @@ pub struct DirTar {
 impl DirTar {
     /// Starts tarring `root`.
     pub fn new(root: &Path, opts: DirTarOptions) -> io::Result<DirTar> {
+        Self::start(root, None, opts)
+    }
+
+    /// Starts tarring `root` as a layer over `base` (the tree of the layers below): what is
+    /// in `base` but not in `root` gets a whiteout entry (`DIR/.wh.NAME`, empty, mode 0, as
+    /// containerd's differ writes it), in the same sorted order; a removed directory gets one
+    /// whiteout, not one per entry inside it. Everything in `root` is written, changed or not.
+    pub fn over(root: &Path, base: &Path, opts: DirTarOptions) -> io::Result<DirTar> {
+        if !fs::metadata(base)?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a directory", base.display()),
+            ));
+        }
+        Self::start(root, Some(base.to_owned()), opts)
+    }
+
+    fn start(root: &Path, base: Option<PathBuf>, opts: DirTarOptions) -> io::Result<DirTar> {
         let meta = fs::metadata(root)?;
         if !meta.is_dir() {
             return Err(io::Error::new(
@@ -95,7 +113,7 @@ impl DirTar {
         let root = root.to_owned();
         let worker = std::thread::Builder::new()
             .name("ocikit-dirtar".into())
-            .spawn(move || write_tree(&root, writer, opts))?;
+            .spawn(move || write_tree(&root, base.as_deref(), writer, opts))?;
         Ok(DirTar {
             pipe: Some(reader),
             worker: Some(worker),
@@ -134,9 +152,49 @@ impl Drop for DirTar {
     }
 }
 
-fn write_tree(root: &Path, out: io::PipeWriter, opts: DirTarOptions) -> io::Result<()> {
+/// The whiteouts of what `base` has and `root` lacks: `PARENT/.wh.NAME`, for the topmost
+/// missing path only.
+fn whiteouts(root: &Path, base: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut gone = Vec::new();
+    let mut in_base = Vec::new();
+    collect(base, Path::new(""), &mut in_base)?;
+    in_base.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    let mut removed: HashSet<PathBuf> = HashSet::new();
+    for rel in in_base {
+        if rel.ancestors().skip(1).any(|a| removed.contains(a)) {
+            continue;
+        }
+        if fs::symlink_metadata(root.join(&rel)).is_ok() {
+            continue;
+        }
+        let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+            continue;
+        };
+        let mut wh = std::ffi::OsString::from(".wh.");
+        wh.push(name);
+        gone.push(parent.join(wh));
+        removed.insert(rel);
+    }
+    Ok(gone)
+}
+
+fn write_tree(
+    root: &Path,
+    base: Option<&Path>,
+    out: io::PipeWriter,
+    opts: DirTarOptions,
+) -> io::Result<()> {
     let mut paths = Vec::new();
     collect(root, Path::new(""), &mut paths)?;
+    let gone: HashSet<PathBuf> = match base {
+        Some(base) => whiteouts(root, base)?.into_iter().collect(),
+        None => HashSet::new(),
+    };
+    paths.extend(gone.iter().cloned());
     paths.sort_by(|a, b| {
         a.as_os_str()
             .as_encoded_bytes()
@@ -146,6 +204,17 @@ fn write_tree(root: &Path, out: io::PipeWriter, opts: DirTarOptions) -> io::Resu
     builder.follow_symlinks(false);
     let mut seen: HashMap<(u64, u64), PathBuf> = HashMap::new();
     for rel in &paths {
+        if gone.contains(rel) {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(0);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_size(0);
+            h.set_mtime(opts.epoch.unwrap_or(0));
+            builder.append_data(&mut h, rel, io::empty())?;
+            continue;
+        }
         let full = root.join(rel);
         let meta = fs::symlink_metadata(&full)?;
         let ft = meta.file_type();

@@ -168,3 +168,45 @@ fn a_missing_directory_is_an_error_when_read() {
     let layer = layer_from_dir("/nonexistent-ocikit", DirTarOptions::default());
     assert!(layer.diff_id().is_err());
 }
+
+#[test]
+fn files_gone_from_the_base_get_whiteouts() {
+    let t = tempfile::tempdir().unwrap();
+    let (base, upper) = (t.path().join("base"), t.path().join("upper"));
+    tree(&base);
+    fs::create_dir_all(base.join("var/cache/deep")).unwrap();
+    fs::write(base.join("var/cache/deep/x"), b"x").unwrap();
+    fs::write(base.join("gone.txt"), b"bye").unwrap();
+    tree(&upper);
+    fs::create_dir_all(upper.join("var")).unwrap();
+    fs::remove_file(upper.join("etc/app/config.toml")).unwrap();
+    let tar = read_all(DirTar::over(&upper, &base, DirTarOptions::default()).unwrap());
+    let mut ar = tar::Archive::new(&tar[..]);
+    let names: Vec<String> = ar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ".wh.gone.txt",
+            "etc/",
+            "etc/app/",
+            "etc/app/.wh.config.toml",
+            "hello-again.txt",
+            "hello.txt",
+            "latest",
+            "var/",
+            "var/.wh.cache",
+        ]
+    );
+    // The same tree over itself has no whiteouts, and is the plain tar.
+    let same = read_all(DirTar::over(&base, &base, DirTarOptions::default()).unwrap());
+    assert_eq!(
+        same,
+        read_all(DirTar::new(&base, DirTarOptions::default()).unwrap())
+    );
+    let layer = oci_partial::files::layer_from_dir_over(&upper, &base, DirTarOptions::default());
+    assert_eq!(layer.diff_id().unwrap(), Digest::sha256(&tar));
+}
