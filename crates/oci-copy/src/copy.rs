@@ -10,7 +10,7 @@ use crate::error::{Error, OptionsProblem, Result};
 use crate::name::ImageName;
 use crate::options::{CopyOptions, LayerCompression, Platforms, DEFAULT_PLATFORM};
 use crate::report::CopyReport;
-use crate::sink::{write_image_named, write_index, Naming};
+use crate::sink::{write_image_named, write_index_named, Naming};
 use crate::source::{open_source, pick_platform, Content};
 
 /// Copies the image (or index) `src` names to `dst`, verifying every digest as bytes flow,
@@ -62,7 +62,7 @@ fn copy_inner(src: &ImageName, dst: &ImageName, options: &CopyOptions) -> Result
         ) {
             return Err(Error::Options(OptionsProblem::CompressIndex));
         }
-        write_index(index, dst, &index_naming, options)
+        write_index_named(index, dst, &index_naming, options)
     };
     match &options.platforms {
         Platforms::Auto if dst.holds_single_images() => {

@@ -67,5 +67,5 @@ pub use name::{ArchiveSelector, DaemonImage, ImageName, TRANSPORTS};
 pub use options::{CopyOptions, LayerCompression, Platforms, DEFAULT_GZIP_LEVEL, DEFAULT_PLATFORM};
 pub use progress::{NoProgress, Progress};
 pub use report::{BlobOutcome, BlobReport, CopyReport, Written};
-pub use sink::{stream_threads, write_image};
+pub use sink::{stream_threads, write_image, write_index};
 pub use source::{open_image, open_images, open_source, Content, NamedImage, Source};

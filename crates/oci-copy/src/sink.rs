@@ -400,9 +400,27 @@ fn outcome(
     }
 }
 
-/// Writes a whole index (every image in it, as it is: layers are not recompressed) to an OCI
-/// layout, an OCI archive, a `dir:` or a registry; a docker archive holds single images only.
-pub(crate) fn write_index(
+/// Writes `index` whole to `dst` (every image in it, as it is: layers are not recompressed),
+/// as [`copy`](crate::copy) does with an index: to an OCI layout (`reference`'s tag as the ref
+/// name unless `dst` names one), an OCI archive, a `dir:` or a registry; a docker archive
+/// holds single images only ([`Error::IndexIntoSingleImage`]). The index may be one built in
+/// memory (`oci_partial::mutate::append_manifests`) around images whose layers still stream:
+/// each sink writes the children before the index.
+pub fn write_index(
+    index: Arc<dyn ImageIndex>,
+    dst: &ImageName,
+    reference: Option<&Reference>,
+    options: &CopyOptions,
+) -> Result<CopyReport> {
+    let naming = Naming {
+        reference,
+        ..Naming::default()
+    };
+    write_index_named(index, dst, &naming, options)
+}
+
+/// [`write_index`] with the source's naming.
+pub(crate) fn write_index_named(
     index: Arc<dyn ImageIndex>,
     dst: &ImageName,
     naming: &Naming<'_>,
@@ -740,7 +758,31 @@ impl ImageIndex for WatchedIndex {
         self.inner.raw_manifest()
     }
     fn image(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn Image>> {
-        let image = self.inner.image(digest)?;
+        self.watched_image(self.inner.image(digest)?)
+    }
+    fn image_index(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn ImageIndex>> {
+        Ok(self.watched_index(self.inner.image_index(digest)?))
+    }
+    /// The inner index's children, watched, asking them nothing: an index built in memory may
+    /// hold images whose layers stream, described only once written (the default would
+    /// read the index's bytes, and so their digests, first).
+    fn manifests(&self) -> oci_partial::Result<Vec<Child>> {
+        self.inner
+            .manifests()?
+            .into_iter()
+            .map(|child| {
+                Ok(match child {
+                    Child::Image(image) => Child::Image(self.watched_image(image)?),
+                    Child::Index(index) => Child::Index(self.watched_index(index)),
+                    other => other,
+                })
+            })
+            .collect()
+    }
+}
+
+impl WatchedIndex {
+    fn watched_image(&self, image: Arc<dyn Image>) -> oci_partial::Result<Arc<dyn Image>> {
         let layers = image
             .layers()?
             .into_iter()
@@ -749,11 +791,12 @@ impl ImageIndex for WatchedIndex {
             .collect();
         Ok(with_layers_kept(image, layers))
     }
-    fn image_index(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn ImageIndex>> {
-        Ok(Arc::new(WatchedIndex {
-            inner: self.inner.image_index(digest)?,
+
+    fn watched_index(&self, index: Arc<dyn ImageIndex>) -> Arc<dyn ImageIndex> {
+        Arc::new(WatchedIndex {
+            inner: index,
             watch: self.watch.clone(),
-        }))
+        })
     }
 }
 

@@ -150,6 +150,40 @@ impl Layout {
         }))
     }
 
+    /// The manifests of `index.json` whose `subject` is `subject` (OCI 1.1 referrers, what the
+    /// distribution API's `referrers` answers for a registry), each described as that API
+    /// describes it: media type, digest, size, `artifactType` (the manifest's, else its config
+    /// media type) and the manifest's annotations. Artifacts are written to a layout as
+    /// `index.json` entries (with or without a ref name), so only those entries are read.
+    pub fn referrers(&self, subject: &Digest) -> Result<Vec<Descriptor>> {
+        let mut out = Vec::new();
+        for desc in self.index()?.manifests.iter() {
+            let found = if desc.media_type.is_image_manifest() {
+                let bytes = self.read_small(desc, MAX_MANIFEST_SIZE)?;
+                let m = Manifest::from_slice(&bytes).map_err(|e| Error::blob(&desc.digest, e))?;
+                (m.subject.as_ref().map(|s| &s.digest) == Some(subject))
+                    .then(|| (Some(oci_partial::artifact_type(&m)), m.annotations))
+            } else if desc.media_type.is_index() {
+                let bytes = self.read_small(desc, MAX_MANIFEST_SIZE)?;
+                let i = Index::from_slice(&bytes).map_err(|e| Error::blob(&desc.digest, e))?;
+                (i.subject.as_ref().map(|s| &s.digest) == Some(subject))
+                    .then_some((i.artifact_type, i.annotations))
+            } else {
+                None
+            };
+            if let Some((artifact_type, annotations)) = found {
+                let mut d =
+                    Descriptor::new(desc.media_type.clone(), desc.digest.clone(), desc.size);
+                d.artifact_type = artifact_type;
+                d.annotations = annotations;
+                if !out.contains(&d) {
+                    out.push(d);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// A reader over the blob `desc` describes that verifies size and digest as it goes
     /// (embedded descriptor data is used when it matches).
     pub fn open_blob(&self, desc: &Descriptor) -> Result<BlobVerifier> {

@@ -209,19 +209,25 @@ impl Layout {
     }
 
     /// The blobs of an index and of everything in it; returns its descriptor.
+    ///
+    /// The index is described only after its children are written: an index built in memory
+    /// (`oci_partial::mutate::append_manifests`) may hold an image whose layers stream, whose
+    /// manifest, and so the index's own bytes, are known only once they were read.
     fn put_index(&self, index: &dyn ImageIndex, depth: usize) -> Result<Descriptor> {
-        let desc = index
-            .descriptor()
-            .map_err(|e| Error::image("describing an index", e))?;
+        let describe = || {
+            index
+                .descriptor()
+                .map_err(|e| Error::image("describing an index", e))
+        };
         if depth > MAX_NESTING {
             return Err(Error::TooDeep {
-                digest: desc.digest,
+                digest: describe()?.digest,
                 limit: MAX_NESTING,
             });
         }
         let children = index
             .manifests()
-            .map_err(|e| Error::image(format!("listing the children of {}", desc.digest), e))?;
+            .map_err(|e| Error::image("listing the children of an index", e))?;
         for child in children {
             match child {
                 Child::Image(image) => {
@@ -241,6 +247,7 @@ impl Layout {
                 _ => {}
             }
         }
+        let desc = describe()?;
         let raw = index
             .raw_manifest()
             .map_err(|e| Error::image(format!("reading the index {}", desc.digest), e))?;

@@ -13,6 +13,7 @@
 //!   store blobs compressed (layouts, registries); [`UncompressedLayer`] and
 //!   [`UncompressedImage`] for sources that store tars (docker archives), which compress on the
 //!   fly and compute digests in one streaming pass.
+//! - [`files`]: layers from a directory (a deterministic tar), a tar file, an opener, bytes.
 //! - [`compression`]: detection by magic bytes, streaming gzip and zstd.
 //! - [`mutate`]: scratch images, appended layers, config edits, Docker/OCI conversion, all
 //!   computed lazily.
@@ -83,6 +84,7 @@ mod compressed;
 pub mod compression;
 mod described;
 mod error;
+pub mod files;
 mod find;
 mod helpers;
 mod image;

@@ -45,6 +45,20 @@ use crate::compression::Compression;
 use crate::helpers::{config_layer, lock};
 use crate::{BlobReader, Error, Image, Layer, Result};
 
+mod artifact;
+mod config;
+mod index;
+mod rebase;
+pub use artifact::{artifact, ANNOTATION_TITLE, EMPTY_JSON};
+pub use config::{
+    canonical_time, edit_config_bytes, rfc3339, source_date_epoch, Edit, CANONICAL_TIME,
+};
+pub use index::{
+    append_manifests, empty_index, remove_manifests, replace_manifests, with_index_annotations,
+    with_index_media_type, IndexAddendum,
+};
+pub use rebase::rebase;
+
 /// A family of media types: OCI (`application/vnd.oci.*`) or Docker schema2
 /// (`application/vnd.docker.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -274,6 +288,45 @@ pub fn with_media_types(base: Arc<dyn Image>, family: Family) -> Arc<dyn Image> 
     Arc::new(m)
 }
 
+/// `base` with `edits` applied to its config, in order (crane's `mutate` flags; see
+/// [`Edit`]). Unlike [`with_config_file`] and [`set_config`], the edits work on the config's
+/// JSON as stored: every key they do not touch keeps its bytes' place and value (Docker's
+/// `null`s, fields this crate does not know), so the rest of the config compares equal to the
+/// source's. An image with no edits is returned as it is, config bytes and digest unchanged.
+///
+/// ```
+/// use oci_partial::mutate::{edit_config, Edit};
+/// use oci_partial::{random, Image};
+///
+/// let image = random::image(1, 1, 100);
+/// let edited = edit_config(image, vec![
+///     Edit::Entrypoint(Some(vec!["/app".into()])),
+///     Edit::SetEnv { key: "MODE".into(), value: "prod".into() },
+///     Edit::Label { key: "org.example.team".into(), value: Some("infra".into()) },
+/// ]);
+/// let config = edited.config_file()?;
+/// let c = config.config.unwrap();
+/// assert_eq!(c.entrypoint, Some(vec!["/app".to_string()]));
+/// assert!(c.env.unwrap().contains(&"MODE=prod".to_string()));
+/// assert_eq!(c.labels.unwrap()["org.example.team"], "infra");
+/// # Ok::<(), oci_partial::Error>(())
+/// ```
+pub fn edit_config(base: Arc<dyn Image>, edits: Vec<Edit>) -> Arc<dyn Image> {
+    if edits.is_empty() {
+        return base;
+    }
+    with_edit(base, ConfigEdit::Json(edits))
+}
+
+/// `base` made canonical (go-containerregistry's `mutate.Canonical`, crane's `--canonical`)
+/// as far as its config goes: `created` and every history time set to [`canonical_time`]
+/// (`SOURCE_DATE_EPOCH` when set, else Go's zero time), and `container`, `docker_version`
+/// and `config.Hostname` removed. Layers are not rewritten: build them canonical (a
+/// directory layer with zeroed times) for a reproducible digest.
+pub fn canonical(base: Arc<dyn Image>) -> Result<Arc<dyn Image>> {
+    Ok(edit_config(base, vec![Edit::Canonical(canonical_time()?)]))
+}
+
 fn with_edit(base: Arc<dyn Image>, edit: ConfigEdit) -> Arc<dyn Image> {
     let mut m = Mutated::over(base);
     m.config_edit = Some(edit);
@@ -342,6 +395,10 @@ enum ConfigEdit {
     Container(Box<ContainerConfig>),
     Created(String),
     Platform(Box<Platform>),
+    /// Edits of the JSON as stored.
+    Json(Vec<Edit>),
+    /// New config bytes (made from the stored JSON by `rebase`).
+    Bytes(Vec<u8>),
 }
 
 impl ConfigEdit {
@@ -357,6 +414,8 @@ impl ConfigEdit {
                 config.os_version = p.os_version.clone();
                 config.os_features = (!p.os_features.is_empty()).then(|| p.os_features.clone());
             }
+            // Applied to the bytes in `Mutated::compute`, never to a parsed config.
+            ConfigEdit::Json(_) | ConfigEdit::Bytes(_) => {}
         }
     }
 }
@@ -441,7 +500,16 @@ impl Mutated {
         let mut by_diff_id = Vec::new();
         let rewrite =
             config_type.is_config() && (self.config_edit.is_some() || !self.adds.is_empty());
-        let config: Arc<[u8]> = if rewrite {
+        let config: Arc<[u8]> = if let (true, Some(ConfigEdit::Json(edits))) =
+            (config_type.is_config(), &self.config_edit)
+        {
+            // `edit_config` never has layers to add: it is a `Mutated` of its own.
+            config::apply(&self.base.raw_config_file()?, edits)?.into()
+        } else if let (true, Some(ConfigEdit::Bytes(bytes))) =
+            (config_type.is_config(), &self.config_edit)
+        {
+            bytes.clone().into()
+        } else if rewrite {
             let mut cf = self.base.config_file()?;
             if let Some(edit) = &self.config_edit {
                 edit.apply(&mut cf);

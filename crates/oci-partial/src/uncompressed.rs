@@ -23,6 +23,12 @@ pub trait UncompressedLayerCore: Send + Sync {
     /// not; a type that is neither Docker nor a layer gives OCI layer types): the blob's media
     /// type is that kind with the compression [`UncompressedLayer`] applies.
     fn media_type(&self) -> Result<MediaType>;
+    /// The blob's descriptor, given the one [`UncompressedLayer`] computed (media type,
+    /// digest, size): a core that knows urls or annotations (a foreign layer's) adds them
+    /// here. The default returns it unchanged.
+    fn describe(&self, computed: Descriptor) -> Result<Descriptor> {
+        Ok(computed)
+    }
 }
 
 macro_rules! forward_uncompressed_layer_core {
@@ -36,6 +42,9 @@ macro_rules! forward_uncompressed_layer_core {
             }
             fn media_type(&self) -> Result<MediaType> {
                 (**self).media_type()
+            }
+            fn describe(&self, computed: Descriptor) -> Result<Descriptor> {
+                (**self).describe(computed)
             }
         }
     )*};
@@ -183,6 +192,13 @@ impl<C: UncompressedLayerCore> Layer for UncompressedLayer<C> {
         Ok(compressed_media_type(
             &self.core.media_type()?,
             self.compression,
+        ))
+    }
+    fn descriptor(&self) -> Result<Descriptor> {
+        self.core.describe(Descriptor::new(
+            self.media_type()?,
+            self.digest()?,
+            self.size()?,
         ))
     }
     fn uncompressed_size(&self) -> Result<u64> {

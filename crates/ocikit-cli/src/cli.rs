@@ -126,12 +126,18 @@ pub(crate) enum Command {
     Append {
         /// `scratch` or any image.
         base: String,
-        /// Directories, tar files, or `-` for a tar on stdin.
-        #[arg(required = true)]
+        /// Directories, tar files, or `-` for a tar on stdin (none: the base as it is, with
+        /// --platform or --canonical applied).
         layers: Vec<String>,
-        /// Name and tag of the new image (default for a docker:// output: its reference).
+        /// Name and tag of the new image: the ref name in an OCI layout or archive (default:
+        /// the output's), NAME:TAG in a docker archive, the tag in a registry (default: the
+        /// output's reference).
         #[arg(short = 't', long = "tag")]
         tag: Option<String>,
+        /// Reproducible: zero `created`, history and file times ($SOURCE_DATE_EPOCH when set),
+        /// drop the fields that vary between builders (crane's --canonical).
+        #[arg(long)]
+        canonical: bool,
         /// Where to write the new image.
         #[arg(short = 'o', long = "output")]
         output: String,
@@ -204,6 +210,18 @@ pub(crate) enum Command {
     Unpack(crate::cmd::unpack::Args),
     /// Write an image's merged filesystem as one tar (crane export).
     Export(crate::cmd::export::Args),
+    /// Edit an image's config: entrypoint, cmd, env, labels, annotations, user, workdir,
+    /// ports (crane mutate).
+    Mutate(Box<crate::cmd::mutate::Args>),
+    /// Make and edit multi-platform indexes: create, append, remove (crane index).
+    Index(crate::cmd::index::Args),
+    /// Put an image on a new base: the old base's layers replaced by the new one's (crane
+    /// rebase).
+    Rebase(Box<crate::cmd::rebase::Args>),
+    /// Attach files to an image as an OCI 1.1 artifact (an SBOM, a signature) referring to it.
+    Attach(Box<crate::cmd::artifact::AttachArgs>),
+    /// List the artifacts that refer to an image (referrers API, its tag fallback, or a layout).
+    Referrers(Box<crate::cmd::artifact::ReferrersArgs>),
     /// Check every digest, size and diff_id of an image, and of an index its entries and
     /// every image; exit 1 listing each mismatch.
     #[command(

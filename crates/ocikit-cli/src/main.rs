@@ -5,7 +5,6 @@
 
 mod cli;
 mod cmd;
-mod dirtar;
 mod progress;
 mod registry;
 mod signals;

@@ -166,4 +166,28 @@ fn images_go_into_and_out_of_a_private_dockerd() {
     copy(&multi, &name("docker-daemon:multi:1"), &options).unwrap();
     let arm = validate_with(&name("docker-daemon:multi:1"), &options);
     assert_eq!(arm[0].image.config_file().unwrap().architecture, "arm64");
+
+    // An index built in memory (issue 15): docker loads the matching platform's image.
+    use oci_partial::mutate::{append_manifests, empty_index, Family, IndexAddendum};
+    let adds = ["linux/amd64", "linux/arm64"]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let opts = oci_partial::random::Options::default().platform(p.parse().unwrap());
+            IndexAddendum::image(oci_partial::random::image_with(
+                40 + i as u64,
+                1,
+                2048,
+                &opts,
+            ))
+        })
+        .collect();
+    let built = append_manifests(empty_index(Family::Oci), adds);
+    let built_name = name(format!("oci:{}:built", d.join("multi").display()));
+    options.platforms = Platforms::Auto;
+    oci_copy::write_index(built, &built_name, None, &options).unwrap();
+    options.platforms = Platforms::One("linux/arm64".parse().unwrap());
+    copy(&built_name, &name("docker-daemon:built:1"), &options).unwrap();
+    let arm = validate_with(&name("docker-daemon:built:1"), &options);
+    assert_eq!(arm[0].image.config_file().unwrap().architecture, "arm64");
 }

@@ -113,3 +113,70 @@ fn indexes_go_whole_into_a_registry() {
     let report = copy(&remote, &back, &all).unwrap();
     assert_eq!(report.written, Written::Index(index.digest().unwrap()));
 }
+
+/// A two-platform index built in memory around one-shot streaming layers (new each call:
+/// a stream is read once).
+fn streaming_index() -> std::sync::Arc<dyn oci_partial::ImageIndex> {
+    use std::sync::Arc;
+
+    use oci_partial::mutate::{
+        append_layers, append_manifests, empty_image, empty_index, with_platform, Addendum, Family,
+        IndexAddendum,
+    };
+    use oci_partial::Layer;
+    let mut adds = Vec::new();
+    for (seed, platform) in [(1u8, "linux/amd64"), (2, "linux/arm64")] {
+        let tar: Vec<u8> = (0..100_000u32)
+            .map(|i| (i as u8).wrapping_mul(seed))
+            .collect();
+        let layer: Arc<dyn Layer> =
+            Arc::new(oci_stream::StreamLayer::new(std::io::Cursor::new(tar)));
+        let image = append_layers(empty_image(Family::Oci), vec![Addendum::new(layer)]);
+        adds.push(IndexAddendum::image(with_platform(
+            image,
+            platform.parse().unwrap(),
+        )));
+    }
+    append_manifests(empty_index(Family::Oci), adds)
+}
+
+#[test]
+fn an_index_built_in_memory_is_written_to_every_transport() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let registry = Registry::start();
+    let mut dsts = vec![
+        format!("oci:{}:multi", d.join("lay").display()),
+        format!("oci-archive:{}:multi", d.join("multi.oci.tar").display()),
+        format!("dir:{}", d.join("dir").display()),
+    ];
+    if let Some(r) = &registry {
+        dsts.push(format!("docker://{}/built/multi:v1", r.host()));
+    }
+    let options = CopyOptions::default();
+    for dst in dsts {
+        let index = streaming_index();
+        let dst = name(&dst);
+        let reference = dst.registry_reference().cloned();
+        let report = oci_copy::write_index(
+            std::sync::Arc::clone(&index),
+            &dst,
+            reference.as_ref(),
+            &options,
+        )
+        .unwrap_or_else(|e| panic!("{dst}: {e}"));
+        let digest = index.digest().unwrap();
+        assert_eq!(report.written, Written::Index(digest.clone()), "{dst}");
+        let images = validate(&dst);
+        assert_eq!(images.len(), 2, "{dst}");
+        let source = oci_copy::open_source(&dst, &options).unwrap();
+        let oci_copy::Content::Index(back) = source.content else {
+            panic!("{dst}: not an index");
+        };
+        assert_eq!(
+            back.raw_manifest().unwrap(),
+            index.raw_manifest().unwrap(),
+            "{dst}"
+        );
+    }
+}

@@ -536,3 +536,119 @@ fn the_layers_of_an_image_are_written_at_the_same_time() {
     )
     .unwrap();
 }
+
+/// A two-platform index built in memory around images whose layers still stream: the
+/// layout writes every child first and only then asks the index for its bytes.
+fn streaming_two_platform_index() -> (Arc<dyn oci_partial::ImageIndex>, Vec<Arc<StreamLayer>>) {
+    use oci_partial::mutate::{append_manifests, empty_index, IndexAddendum};
+    let mut layers = Vec::new();
+    let mut adds = Vec::new();
+    for (seed, platform) in [(21, "linux/amd64"), (22, "linux/arm64/v8")] {
+        let tar = read_all(std::io::Read::take(random::bytes(seed), 200_000));
+        let layer = Arc::new(StreamLayer::new(Cursor::new(tar)));
+        let image = append_layers(
+            empty_image(Family::Oci),
+            vec![Addendum::new(layer.clone() as Arc<dyn Layer>)],
+        );
+        let image = with_platform(image, platform.parse().unwrap());
+        adds.push(
+            IndexAddendum::image(image).with_annotation("org.example.seed", seed.to_string()),
+        );
+        layers.push(layer);
+    }
+    (append_manifests(empty_index(Family::Oci), adds), layers)
+}
+
+#[test]
+fn an_index_built_in_memory_around_streaming_layers_is_written() {
+    let (_dir, layout) = new_layout();
+    let (index, layers) = streaming_two_platform_index();
+    assert!(layers[0].digest().is_err(), "nothing streamed yet");
+    let desc = layout.write_index(index.as_ref(), Some("multi")).unwrap();
+    assert_eq!(desc.digest, index.digest().unwrap());
+    let back = layout.index_by_ref("multi").unwrap();
+    assert_eq!(back.raw_manifest().unwrap(), index.raw_manifest().unwrap());
+    oci_partial::validate_index(back.as_ref(), ValidateOptions::default()).unwrap();
+    let entries = back.index_manifest().unwrap().manifests;
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].platform, Some("linux/amd64".parse().unwrap()));
+    assert_eq!(entries[1].platform, Some("linux/arm64/v8".parse().unwrap()));
+    assert_eq!(entries[1].annotations["org.example.seed"], "22");
+    for l in layers {
+        assert!(layout.has_blob(&l.digest().unwrap()).unwrap());
+    }
+}
+
+#[test]
+fn skopeo_copies_all_of_an_index_built_in_memory() {
+    use std::process::Command;
+    if !crate::common::have_tool("skopeo") {
+        return;
+    }
+    let (dir, layout) = new_layout();
+    let (index, _layers) = streaming_two_platform_index();
+    layout.write_index(index.as_ref(), Some("multi")).unwrap();
+    let src = format!("oci:{}:multi", layout.root().display());
+    let raw = crate::common::run(Command::new("skopeo").args(["inspect", "--raw", &src]));
+    assert_eq!(raw.as_bytes(), index.raw_manifest().unwrap());
+
+    let copy = dir.path().join("copy");
+    let dst = format!("oci:{}:multi", copy.display());
+    crate::common::run(Command::new("skopeo").args(["copy", "-q", "--all", &src, &dst]));
+    let copied = oci_layout::Layout::open(&copy)
+        .unwrap()
+        .index_by_ref("multi")
+        .unwrap();
+    assert_eq!(
+        copied.raw_manifest().unwrap(),
+        index.raw_manifest().unwrap()
+    );
+    oci_partial::validate_index(copied.as_ref(), ValidateOptions::default()).unwrap();
+
+    let as_dir = dir.path().join("dir");
+    let dst = format!("dir:{}", as_dir.display());
+    crate::common::run(Command::new("skopeo").args(["copy", "-q", "--all", &src, &dst]));
+    let manifest = std::fs::read(as_dir.join("manifest.json")).unwrap();
+    assert_eq!(manifest, index.raw_manifest().unwrap());
+}
+
+#[test]
+fn an_artifact_written_beside_its_subject_is_a_referrer() {
+    use oci_partial::files::layer_from_bytes;
+    use oci_partial::mutate::{artifact, Addendum};
+    use oci_types::{Annotations, Compression};
+    let (_dir, layout) = new_layout();
+    let image = random::image(31, 1, 1000);
+    let desc = layout.write_image(image.as_ref(), Some("app")).unwrap();
+    let sig = layer_from_bytes(b"signature".to_vec()).with_compression(Compression::None, None);
+    let art = artifact(
+        MediaType::from("application/vnd.example.sig"),
+        Some(Descriptor::new(
+            desc.media_type.clone(),
+            desc.digest.clone(),
+            desc.size,
+        )),
+        vec![Addendum::new(Arc::new(sig))
+            .with_media_type(MediaType::from("application/octet-stream"))],
+        Annotations::new(),
+    );
+    layout.write_image(art.as_ref(), None).unwrap();
+    let found = layout.referrers(&desc.digest).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].digest, art.digest().unwrap());
+    assert_eq!(
+        found[0].artifact_type,
+        Some(MediaType::from("application/vnd.example.sig"))
+    );
+    assert!(layout.referrers(&art.digest().unwrap()).unwrap().is_empty());
+    // Its index.json entry carries the artifactType too.
+    let entry = layout
+        .index()
+        .unwrap()
+        .manifests
+        .iter()
+        .find(|d| d.digest == found[0].digest)
+        .cloned()
+        .unwrap();
+    assert_eq!(entry.artifact_type, found[0].artifact_type);
+}

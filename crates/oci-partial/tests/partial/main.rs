@@ -4,6 +4,7 @@
 
 mod compressed;
 mod compression;
+mod files;
 mod helpers;
 mod mutate;
 mod support;

@@ -506,3 +506,306 @@ fn with_layers_recompresses_and_keeps_config_bytes() {
     assert_consistent(img.as_ref());
     assert!(with_layers(base, Vec::new()).manifest().is_err());
 }
+
+mod index_values {
+    use std::sync::Arc;
+
+    use oci_partial::mutate::{
+        append_manifests, empty_index, remove_manifests, replace_manifests, Family, IndexAddendum,
+    };
+    use oci_partial::{random, Child, Image, Matcher};
+    use oci_types::{MediaType, Platform};
+
+    fn image_for(seed: u64, platform: &str) -> Arc<dyn Image> {
+        let p: Platform = platform.parse().unwrap();
+        random::image_with(seed, 1, 100, &random::Options::default().platform(p))
+    }
+
+    #[test]
+    fn an_empty_index_is_of_its_family() {
+        let oci = empty_index(Family::Oci);
+        assert_eq!(oci.media_type().unwrap(), MediaType::OciIndex);
+        assert!(oci.index_manifest().unwrap().manifests.is_empty());
+        assert!(oci.manifests().unwrap().is_empty());
+        let docker = empty_index(Family::Docker);
+        assert_eq!(
+            docker.index_manifest().unwrap().media_type,
+            Some(MediaType::DockerManifestList)
+        );
+    }
+
+    #[test]
+    fn appended_entries_carry_platform_annotations_and_artifact_type() {
+        let amd = image_for(1, "linux/amd64");
+        let arm = image_for(2, "linux/arm64/v8");
+        let index = append_manifests(
+            empty_index(Family::Oci),
+            vec![
+                IndexAddendum::image(Arc::clone(&amd)),
+                IndexAddendum::image(Arc::clone(&arm))
+                    .with_platform("linux/arm64".parse().unwrap())
+                    .with_annotation("k", "v")
+                    .with_artifact_type(MediaType::from("application/x-thing")),
+            ],
+        );
+        let entries = index.index_manifest().unwrap().manifests;
+        assert_eq!(entries[0].digest, amd.digest().unwrap());
+        assert_eq!(entries[0].platform, Some("linux/amd64".parse().unwrap()));
+        assert_eq!(entries[1].platform, Some("linux/arm64".parse().unwrap()));
+        assert_eq!(entries[1].annotations["k"], "v");
+        assert_eq!(
+            entries[1].artifact_type,
+            Some(MediaType::from("application/x-thing"))
+        );
+        // The children are found by digest and listed as objects, in order.
+        assert_eq!(
+            index
+                .image(&arm.digest().unwrap())
+                .unwrap()
+                .digest()
+                .unwrap(),
+            arm.digest().unwrap()
+        );
+        let kids = index.manifests().unwrap();
+        assert_eq!(kids.len(), 2);
+        assert_eq!(kids[1].descriptor().unwrap(), entries[1]);
+        // Its bytes are computed once: same digest every time.
+        assert_eq!(index.digest().unwrap(), index.digest().unwrap());
+    }
+
+    #[test]
+    fn remove_and_replace_by_matcher_and_nest() {
+        let base = append_manifests(
+            empty_index(Family::Docker),
+            vec![
+                IndexAddendum::image(image_for(1, "linux/amd64")),
+                IndexAddendum::image(image_for(2, "linux/arm64")),
+            ],
+        );
+        let amd = Matcher::platform("linux/amd64".parse().unwrap());
+        let removed = remove_manifests(Arc::clone(&base), amd.clone());
+        let entries = removed.index_manifest().unwrap().manifests;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].platform, Some("linux/arm64".parse().unwrap()));
+        assert_eq!(removed.manifests().unwrap().len(), 1);
+        assert_eq!(removed.media_type().unwrap(), MediaType::DockerManifestList);
+
+        let new_amd = image_for(3, "linux/amd64");
+        let replaced = replace_manifests(
+            Arc::clone(&base),
+            amd,
+            vec![IndexAddendum::image(Arc::clone(&new_amd))],
+        );
+        let entries = replaced.index_manifest().unwrap().manifests;
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].digest, new_amd.digest().unwrap());
+
+        let outer = append_manifests(
+            empty_index(Family::Oci),
+            vec![IndexAddendum::index(Arc::clone(&replaced))],
+        );
+        let entry = &outer.index_manifest().unwrap().manifests[0];
+        assert_eq!(entry.digest, replaced.digest().unwrap());
+        assert!(matches!(outer.manifests().unwrap()[0], Child::Index(_)));
+        assert!(outer.image_index(&entry.digest).is_ok());
+    }
+}
+
+mod config_edits {
+    use oci_partial::mutate::{canonical, edit_config, Edit, CANONICAL_TIME};
+    use oci_partial::Image;
+    use oci_types::History;
+    use serde_json::{json, Value};
+
+    use super::hello;
+
+    fn config_json(image: &dyn Image) -> Value {
+        serde_json::from_slice(&image.raw_config_file().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn no_edits_keep_the_image_and_edits_change_only_what_they_name() {
+        let base = hello();
+        let same = edit_config(base.clone(), Vec::new());
+        assert_eq!(
+            same.raw_config_file().unwrap(),
+            base.raw_config_file().unwrap()
+        );
+        assert_eq!(same.digest().unwrap(), base.digest().unwrap());
+
+        let edited = edit_config(
+            base.clone(),
+            vec![
+                Edit::Entrypoint(Some(vec!["/bin/app".into()])),
+                Edit::Cmd(None),
+                Edit::SetEnv {
+                    key: "GREETING".into(),
+                    value: "bye".into(),
+                },
+                Edit::SetEnv {
+                    key: "NEW".into(),
+                    value: "1".into(),
+                },
+                Edit::Label {
+                    key: "org.example.x".into(),
+                    value: Some("y".into()),
+                },
+                Edit::User("1000:1000".into()),
+                Edit::WorkingDir("/srv".into()),
+                Edit::ExposePort("8080".into()),
+                Edit::Volume("/data".into()),
+                Edit::StopSignal("SIGTERM".into()),
+                Edit::Author("me".into()),
+                Edit::History(History::new("ocikit mutate", None)),
+            ],
+        );
+        let before = config_json(base.as_ref());
+        let mut after = config_json(edited.as_ref());
+        let c = &after["config"];
+        assert_eq!(c["Entrypoint"], json!(["/bin/app"]));
+        assert!(c.get("Cmd").is_none());
+        let env = before["config"]["Env"].as_array().unwrap();
+        let path = env
+            .iter()
+            .find(|e| e.as_str().unwrap().starts_with("PATH="))
+            .unwrap();
+        // Order kept: PATH stays first, the changed key in place, the new one at the end.
+        assert_eq!(c["Env"], json!([path, "GREETING=bye", "NEW=1"]));
+        assert_eq!(c["Labels"]["org.example.x"], "y");
+        assert_eq!(c["Labels"]["org.opencontainers.image.title"], "hello");
+        assert_eq!(c["User"], "1000:1000");
+        assert_eq!(c["WorkingDir"], "/srv");
+        assert_eq!(c["ExposedPorts"], json!({"8080/tcp": {}}));
+        assert_eq!(c["Volumes"], json!({"/data": {}}));
+        assert_eq!(c["StopSignal"], "SIGTERM");
+        assert_eq!(after["author"], "me");
+        let history = after["history"].as_array().unwrap();
+        assert_eq!(
+            history.len(),
+            before["history"].as_array().unwrap().len() + 1
+        );
+        assert_eq!(history.last().unwrap()["created_by"], "ocikit mutate");
+
+        // Everything else is as it was, keys in the same order.
+        let a = after.as_object_mut().unwrap();
+        a.shift_remove("author");
+        a.shift_remove("history");
+        let mut b = before.clone();
+        let b = b.as_object_mut().unwrap();
+        b.shift_remove("history");
+        let (ac, bc) = (
+            a.shift_remove("config").unwrap(),
+            b.shift_remove("config").unwrap(),
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            serde_json::to_string(a).unwrap(),
+            serde_json::to_string(b).unwrap()
+        );
+        for (k, v) in bc.as_object().unwrap() {
+            if !["Entrypoint", "Cmd", "Env", "Labels", "User", "WorkingDir"].contains(&k.as_str()) {
+                assert_eq!(&ac[k], v, "{k}");
+            }
+        }
+        // The manifest points at the new config.
+        assert_eq!(
+            edited.manifest().unwrap().config.digest,
+            edited.config_name().unwrap()
+        );
+        assert_eq!(edited.layers().unwrap().len(), base.layers().unwrap().len());
+    }
+
+    #[test]
+    fn unset_env_and_labels_and_canonical_times() {
+        let base = hello();
+        let edited = edit_config(
+            base,
+            vec![
+                Edit::UnsetEnv("GREETING".into()),
+                Edit::Label {
+                    key: "org.opencontainers.image.title".into(),
+                    value: None,
+                },
+                Edit::HistoryCreated("2000-01-01T00:00:00Z".into()),
+            ],
+        );
+        let v = config_json(edited.as_ref());
+        assert!(!v["config"]["Env"].to_string().contains("GREETING"));
+        assert!(v["config"]["Labels"].as_object().unwrap().is_empty());
+        for h in v["history"].as_array().unwrap() {
+            assert_eq!(h["created"], "2000-01-01T00:00:00Z");
+        }
+        // (SOURCE_DATE_EPOCH is not set in this test process.)
+        if std::env::var_os("SOURCE_DATE_EPOCH").is_none() {
+            let c = canonical(edited).unwrap();
+            let v = config_json(c.as_ref());
+            assert_eq!(v["created"], CANONICAL_TIME);
+            for h in v["history"].as_array().unwrap() {
+                assert_eq!(h["created"], CANONICAL_TIME);
+            }
+        }
+    }
+}
+
+mod rebasing {
+    use std::sync::Arc;
+
+    use oci_partial::mutate::{append_layers, edit_config, rebase, Addendum, Edit};
+    use oci_partial::{random, validate_image, Error, ValidateOptions};
+    use oci_types::History;
+
+    #[test]
+    fn rebase_is_building_on_the_new_base_directly() {
+        let old_base = edit_config(
+            random::image(1, 2, 1000),
+            vec![
+                Edit::History(History::new("old 0", None)),
+                Edit::History(History::new("old 1", None)),
+            ],
+        );
+        let new_base = edit_config(
+            random::image_with(
+                2,
+                1,
+                1000,
+                &random::Options::default().platform("linux/arm64".parse().unwrap()),
+            ),
+            vec![Edit::History(History::new("new 0", None))],
+        );
+        let top = random::layer(3, 1000);
+        let app = append_layers(
+            Arc::clone(&old_base),
+            vec![Addendum::new(Arc::clone(&top)).with_history(History::new("app", None))],
+        );
+        let app = edit_config(app, vec![Edit::User("app".into())]);
+        let rebased = rebase(Arc::clone(&app), old_base.as_ref(), Arc::clone(&new_base)).unwrap();
+        let direct = append_layers(Arc::clone(&new_base), vec![Addendum::new(top)]);
+
+        let cfg = rebased.config_file().unwrap();
+        assert_eq!(
+            cfg.rootfs.diff_ids,
+            direct.config_file().unwrap().rootfs.diff_ids
+        );
+        assert_eq!(cfg.architecture, "arm64");
+        assert_eq!(cfg.config.unwrap().user.as_deref(), Some("app"));
+        let history: Vec<_> = cfg
+            .history
+            .unwrap()
+            .into_iter()
+            .map(|h| h.created_by.unwrap_or_default())
+            .collect();
+        assert_eq!(history, ["random layer 0 of seed 0x2", "new 0", "app"]);
+        assert_eq!(rebased.layers().unwrap().len(), 2);
+        validate_image(rebased.as_ref(), ValidateOptions::default()).unwrap();
+        assert_eq!(
+            rebased.manifest().unwrap().layers[0],
+            new_base.manifest().unwrap().layers[0]
+        );
+
+        // An image not built on the old base is refused.
+        let Err(e) = rebase(new_base, old_base.as_ref(), app) else {
+            panic!("rebased an image that is not on the old base");
+        };
+        assert!(matches!(e, Error::Invalid { what: "rebase", .. }), "{e}");
+    }
+}

@@ -7,16 +7,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use oci_partial::files::{DirTar, DirTarOptions};
 use oci_partial::mutate::{append_layers, empty_image, with_platform, Addendum, Family};
 use oci_partial::Layer;
 use oci_stream::StreamLayer;
-use oci_types::{History, Platform, Reference};
+use oci_types::{History, Platform};
 
 use oci_copy::{CopyOptions, ImageName, LayerCompression, Platforms};
 use oci_types::Compression;
 
 use crate::cli::{CompressKind, DestCompressArgs, ReportArgs};
-use crate::dirtar::{DirTar, DirTarOptions};
 use crate::progress::{Progress, ProgressReader};
 use crate::registry::Access;
 use crate::usage;
@@ -25,6 +25,7 @@ pub(crate) struct Args<'a> {
     pub(crate) base: String,
     pub(crate) layers: Vec<String>,
     pub(crate) tag: Option<String>,
+    pub(crate) canonical: bool,
     pub(crate) output: String,
     pub(crate) keep_mtime: bool,
     pub(crate) platform: String,
@@ -38,20 +39,7 @@ pub(crate) struct Args<'a> {
 }
 
 pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
-    let output = match ImageName::parse_destination(&args.output) {
-        Ok(o) => o,
-        Err(e) => usage!("-o {}: {e}", args.output),
-    };
-    let tag: Reference = match (&args.tag, output.registry_reference()) {
-        (Some(t), _) => match t.parse::<Reference>() {
-            Ok(r) if r.digest().is_none() => r.tag_or_latest(),
-            Ok(_) => usage!("-t {t}: a tag, not a digest"),
-            Err(e) => usage!("-t {t}: {e}"),
-        },
-        (None, Some(r)) if r.digest().is_none() => r.clone(),
-        (None, Some(_)) => usage!("-o {}: a registry output needs a tag", args.output),
-        (None, None) => usage!("-t NAME:TAG is needed unless the output is docker://"),
-    };
+    let (output, tag) = super::mutate::output_and_tag(&args.output, args.tag.as_deref(), true)?;
     if args.layers.iter().filter(|l| *l == "-").count() > 1 {
         usage!("stdin (-) can be given as a layer only once");
     }
@@ -105,6 +93,11 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
         adds.push(Addendum::new(layer).with_history(History::new(created_by, None)));
     }
     let image = append_layers(base, adds);
+    let image = if args.canonical {
+        oci_partial::mutate::canonical(image)?
+    } else {
+        image
+    };
     let mut options = CopyOptions::default();
     options.compression = match args.compress.format {
         None => LayerCompression::Auto,
@@ -118,9 +111,9 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     if let Some(r) = output.registry_reference() {
         options.destination_client = Some(args.output_access.client(r)?);
     }
-    let report = oci_copy::write_image(image, &output, Some(&tag), &options)
+    let report = oci_copy::write_image(image, &output, tag.as_ref(), &options)
         .map_err(|e| args.output_access.explain(e))?;
-    super::report_written(&args.report, &output, Some(&tag), &report)?;
+    super::report_written(&args.report, &output, tag.as_ref(), &report)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -143,7 +136,7 @@ fn open_layer(
     if meta.is_dir() {
         let bar = progress.bytes(&label, None);
         Ok(Box::new(ProgressReader::new(
-            DirTar::new(path, DirTarOptions { keep_mtime })
+            DirTar::new(path, DirTarOptions::from_env()?.keep_mtime(keep_mtime))
                 .with_context(|| format!("tarring {arg}"))?,
             bar,
         )))

@@ -1,12 +1,16 @@
 //! The commands.
 
 mod append;
+pub(crate) mod artifact;
 mod copy;
 pub(crate) mod export;
+pub(crate) mod index;
 mod inspect;
 mod layer;
 pub(crate) mod login;
+pub(crate) mod mutate;
 mod opened;
+pub(crate) mod rebase;
 pub(crate) mod registry;
 mod store;
 pub(crate) mod unpack;
@@ -93,6 +97,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             base,
             layers,
             tag,
+            canonical,
             output,
             keep_mtime,
             platform,
@@ -108,6 +113,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 base,
                 layers,
                 tag,
+                canonical,
                 output,
                 keep_mtime,
                 platform,
@@ -148,6 +154,11 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Store { dir, action } => store::run(&dir, action),
         Command::Unpack(args) => unpack::run(args),
         Command::Export(args) => export::run(args),
+        Command::Mutate(args) => mutate::run(*args, progress),
+        Command::Index(args) => index::run(args, progress),
+        Command::Rebase(args) => rebase::run(*args, progress),
+        Command::Attach(args) => artifact::attach(*args),
+        Command::Referrers(args) => artifact::referrers(*args),
         Command::Verify {
             src,
             json,

@@ -135,7 +135,11 @@ fn compression_levels_are_checked_per_format() {
 fn options_are_shown_where_they_apply() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
-    let help = |cmd: &str| ocikit(d, &[cmd, "--help"]).ok().stdout;
+    let help = |cmd: &str| {
+        let mut args: Vec<&str> = cmd.split(' ').collect();
+        args.push("--help");
+        ocikit(d, &args).ok().stdout
+    };
     for cmd in ["copy", "push", "pull", "append", "layer"] {
         let h = help(cmd);
         assert!(h.contains("--dest-compress-format"), "{cmd}: {h}");
@@ -148,6 +152,19 @@ fn options_are_shown_where_they_apply() {
     for cmd in ["copy", "push", "pull", "append"] {
         let h = help(cmd);
         assert!(h.contains("--jobs"), "{cmd}: {h}");
+        assert!(
+            h.contains("--json") && h.contains("--digestfile"),
+            "{cmd}: {h}"
+        );
+    }
+    for cmd in [
+        "mutate",
+        "rebase",
+        "index create",
+        "index append",
+        "index remove",
+    ] {
+        let h = help(cmd);
         assert!(
             h.contains("--json") && h.contains("--digestfile"),
             "{cmd}: {h}"
@@ -198,7 +215,7 @@ fn write_commands_report_json_and_digestfile() {
             "-t",
             "a:1",
             "-o",
-            "oci:o:z",
+            "oci:o",
             "--json",
             "--digestfile",
             "dg2",
@@ -208,9 +225,19 @@ fn write_commands_report_json_and_digestfile() {
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let written = fs::read_to_string(d.join("dg2")).unwrap();
     assert_eq!(doc["digest"], written.as_str());
-    assert_eq!(doc["tag"], "docker.io/library/a:1");
-    let index = fs::read_to_string(d.join("o/index.json")).unwrap();
-    assert!(index.contains(&written), "{index}");
+    // For a layout, -t is the ref name, as given.
+    let index: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("o/index.json")).unwrap()).unwrap();
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["digest"] == written.as_str())
+        .unwrap_or_else(|| panic!("{index}"));
+    assert_eq!(
+        entry["annotations"]["org.opencontainers.image.ref.name"],
+        "a:1"
+    );
     // layer: its JSON descriptor on stdout, the digest in --digestfile.
     let r = ocikit(d, &["layer", &tar, "--store", "st", "--digestfile", "dg3"]).ok();
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
@@ -225,4 +252,42 @@ fn write_commands_report_json_and_digestfile() {
         serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap(),
         doc
     );
+    // mutate and index create: the manifest and the index written.
+    let r = ocikit(
+        d,
+        &[
+            "mutate",
+            &src,
+            "--env",
+            "A=1",
+            "-o",
+            "oci:m:x",
+            "--json",
+            "--digestfile",
+            "dg4",
+        ],
+    )
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["kind"], "manifest");
+    assert_eq!(
+        doc["digest"],
+        fs::read_to_string(d.join("dg4")).unwrap().as_str()
+    );
+    let r = ocikit(
+        d,
+        &[
+            "index",
+            "create",
+            "oci:i:x",
+            "--manifest",
+            "oci:m:x",
+            "--json",
+        ],
+    )
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["kind"], "index");
+    let index = fs::read_to_string(d.join("i/index.json")).unwrap();
+    assert!(index.contains(doc["digest"].as_str().unwrap()), "{index}");
 }

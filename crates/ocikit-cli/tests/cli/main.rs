@@ -2,6 +2,7 @@
 // Test helpers unwrap freely: a failure there is a test failure, not bad input.
 #![allow(clippy::unwrap_used)]
 
+mod author;
 mod containerd;
 mod copy;
 mod crash;

@@ -1,33 +1,107 @@
-//! A directory as a tar stream, made on the fly and deterministically.
+//! A directory as a tar stream, made on the fly and deterministically (moved here from the
+//! CLI so that libraries build layers from directories too).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-/// Options for [`DirTar`].
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct DirTarOptions {
-    /// Keep each file's mtime; otherwise every entry gets mtime 0 (reproducible output).
-    pub(crate) keep_mtime: bool,
+/// Options for [`DirTar`]: what of the files' metadata goes into the tar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DirTarOptions {
+    /// Keep each file's mtime (clamped to [`DirTarOptions::epoch`] when set, as
+    /// `tar --clamp-mtime` does); otherwise every entry gets the epoch, or 0.
+    pub keep_mtime: bool,
+    /// Keep each file's numeric owner and group; otherwise 0:0.
+    pub keep_owners: bool,
+    /// `SOURCE_DATE_EPOCH`: the mtime of every entry, or with `keep_mtime` the latest one.
+    pub epoch: Option<u64>,
 }
 
-/// Reads a directory as a tar: entries sorted by path (bytewise), owners 0:0 with no names,
-/// permission bits kept, mtimes 0 unless asked to keep them, hard links written as link
-/// entries to their first path. The same tree gives the same bytes.
+impl DirTarOptions {
+    /// The defaults (mtimes 0, owners 0:0), with [`DirTarOptions::epoch`] from
+    /// `SOURCE_DATE_EPOCH` when it is set; a value that is not a number of seconds is an
+    /// error.
+    pub fn from_env() -> crate::Result<DirTarOptions> {
+        let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(s) if !s.trim().is_empty() => {
+                Some(s.trim().parse::<u64>().map_err(|_| crate::Error::Invalid {
+                    what: "SOURCE_DATE_EPOCH",
+                    reason: format!("{s:?} is not a number of seconds"),
+                })?)
+            }
+            _ => None,
+        };
+        Ok(DirTarOptions {
+            epoch,
+            ..DirTarOptions::default()
+        })
+    }
+
+    /// The same options keeping mtimes (`true`) or not.
+    pub fn keep_mtime(mut self, keep: bool) -> DirTarOptions {
+        self.keep_mtime = keep;
+        self
+    }
+
+    /// The same options keeping owners (`true`) or not.
+    pub fn keep_owners(mut self, keep: bool) -> DirTarOptions {
+        self.keep_owners = keep;
+        self
+    }
+
+    /// The same options with `SOURCE_DATE_EPOCH` given.
+    pub fn epoch(mut self, epoch: Option<u64>) -> DirTarOptions {
+        self.epoch = epoch;
+        self
+    }
+
+    fn mtime(&self, on_disk: i64) -> u64 {
+        let on_disk = u64::try_from(on_disk).unwrap_or(0);
+        match (self.keep_mtime, self.epoch) {
+            (true, Some(e)) => on_disk.min(e),
+            (true, None) => on_disk,
+            (false, e) => e.unwrap_or(0),
+        }
+    }
+}
+
+/// Reads a directory as a tar: entries sorted by path (bytewise), owners 0:0 with no names
+/// unless asked to keep them, permission bits kept, mtimes 0 (or `SOURCE_DATE_EPOCH`) unless
+/// asked to keep them, hard links written as link entries to their first path. The same tree
+/// gives the same bytes, whatever its files' times on disk.
 ///
 /// The tar is written by a thread into a pipe, so memory stays flat whatever the tree's size.
 /// A failure while walking surfaces as an error from `read`, never as a short tar.
-pub(crate) struct DirTar {
+pub struct DirTar {
     pipe: Option<io::PipeReader>,
     worker: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl DirTar {
     /// Starts tarring `root`.
-    pub(crate) fn new(root: &Path, opts: DirTarOptions) -> io::Result<DirTar> {
+    pub fn new(root: &Path, opts: DirTarOptions) -> io::Result<DirTar> {
+        Self::start(root, None, opts)
+    }
+
+    /// Starts tarring `root` as a layer over `base` (the tree of the layers below): what is
+    /// in `base` but not in `root` gets a whiteout entry (`DIR/.wh.NAME`, empty, mode 0, as
+    /// containerd's differ writes it), in the same sorted order; a removed directory gets one
+    /// whiteout, not one per entry inside it. Everything in `root` is written, changed or not.
+    pub fn over(root: &Path, base: &Path, opts: DirTarOptions) -> io::Result<DirTar> {
+        if !fs::metadata(base)?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a directory", base.display()),
+            ));
+        }
+        Self::start(root, Some(base.to_owned()), opts)
+    }
+
+    fn start(root: &Path, base: Option<PathBuf>, opts: DirTarOptions) -> io::Result<DirTar> {
         let meta = fs::metadata(root)?;
         if !meta.is_dir() {
             return Err(io::Error::new(
@@ -39,7 +113,7 @@ impl DirTar {
         let root = root.to_owned();
         let worker = std::thread::Builder::new()
             .name("ocikit-dirtar".into())
-            .spawn(move || write_tree(&root, writer, opts))?;
+            .spawn(move || write_tree(&root, base.as_deref(), writer, opts))?;
         Ok(DirTar {
             pipe: Some(reader),
             worker: Some(worker),
@@ -78,9 +152,49 @@ impl Drop for DirTar {
     }
 }
 
-fn write_tree(root: &Path, out: io::PipeWriter, opts: DirTarOptions) -> io::Result<()> {
+/// The whiteouts of what `base` has and `root` lacks: `PARENT/.wh.NAME`, for the topmost
+/// missing path only.
+fn whiteouts(root: &Path, base: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut gone = Vec::new();
+    let mut in_base = Vec::new();
+    collect(base, Path::new(""), &mut in_base)?;
+    in_base.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    let mut removed: HashSet<PathBuf> = HashSet::new();
+    for rel in in_base {
+        if rel.ancestors().skip(1).any(|a| removed.contains(a)) {
+            continue;
+        }
+        if fs::symlink_metadata(root.join(&rel)).is_ok() {
+            continue;
+        }
+        let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+            continue;
+        };
+        let mut wh = std::ffi::OsString::from(".wh.");
+        wh.push(name);
+        gone.push(parent.join(wh));
+        removed.insert(rel);
+    }
+    Ok(gone)
+}
+
+fn write_tree(
+    root: &Path,
+    base: Option<&Path>,
+    out: io::PipeWriter,
+    opts: DirTarOptions,
+) -> io::Result<()> {
     let mut paths = Vec::new();
     collect(root, Path::new(""), &mut paths)?;
+    let gone: HashSet<PathBuf> = match base {
+        Some(base) => whiteouts(root, base)?.into_iter().collect(),
+        None => HashSet::new(),
+    };
+    paths.extend(gone.iter().cloned());
     paths.sort_by(|a, b| {
         a.as_os_str()
             .as_encoded_bytes()
@@ -90,18 +204,30 @@ fn write_tree(root: &Path, out: io::PipeWriter, opts: DirTarOptions) -> io::Resu
     builder.follow_symlinks(false);
     let mut seen: HashMap<(u64, u64), PathBuf> = HashMap::new();
     for rel in &paths {
+        if gone.contains(rel) {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(0);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_size(0);
+            h.set_mtime(opts.epoch.unwrap_or(0));
+            builder.append_data(&mut h, rel, io::empty())?;
+            continue;
+        }
         let full = root.join(rel);
         let meta = fs::symlink_metadata(&full)?;
         let ft = meta.file_type();
         let mut h = tar::Header::new_gnu();
         h.set_mode(meta.mode() & 0o7777);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(if opts.keep_mtime {
-            u64::try_from(meta.mtime()).unwrap_or(0)
+        if opts.keep_owners {
+            h.set_uid(u64::from(meta.uid()));
+            h.set_gid(u64::from(meta.gid()));
         } else {
-            0
-        });
+            h.set_uid(0);
+            h.set_gid(0);
+        }
+        h.set_mtime(opts.mtime(meta.mtime()));
         if ft.is_dir() {
             h.set_entry_type(tar::EntryType::Directory);
             h.set_size(0);
