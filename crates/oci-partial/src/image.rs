@@ -48,11 +48,17 @@ pub trait Image: Send + Sync {
     fn config_file(&self) -> Result<ConfigFile> {
         Ok(ConfigFile::from_slice(&self.raw_config_file()?)?)
     }
-    /// The descriptor of the manifest (media type, digest, size); sources that know a
-    /// platform or annotations for it override this.
+    /// The descriptor of the manifest (media type, digest, size, and the manifest's
+    /// `artifactType` when it has one, as OCI 1.1 asks of descriptors of artifacts); sources
+    /// that know a platform or annotations for it override this.
     fn descriptor(&self) -> Result<Descriptor> {
         let raw = self.raw_manifest()?;
-        Ok(Descriptor::of_bytes(self.media_type()?, &raw))
+        let mut desc = Descriptor::of_bytes(self.media_type()?, &raw);
+        desc.artifact_type = oci_types::Manifest::from_slice(&raw)
+            .ok()
+            .and_then(|m| m.artifact_type)
+            .filter(|t| !t.as_str().is_empty());
+        Ok(desc)
     }
 }
 

@@ -5,6 +5,8 @@
 //! free port, and is killed and its storage removed when dropped. [`require`] turns a missing
 //! tool into a skip on a developer's machine and into a failure in CI, and [`http`] is a raw
 //! HTTP/1.1 client to look at a registry without going through this crate's [`Client`].
+//! [`MemoryRegistry`] plays a registry with the referrers API (OCI distribution 1.1), in
+//! memory.
 //!
 //! ```
 //! use oci_remote::testing::{http, Registry};
@@ -22,7 +24,10 @@
 //! [`Client`]: crate::Client
 
 pub mod http;
+mod memory;
 mod registry;
+
+pub use memory::MemoryRegistry;
 
 pub use registry::{Registry, TestCerts, PASSWORD, TOKEN_ISSUER, TOKEN_SERVICE, USER};
 

@@ -12,6 +12,7 @@ mod images;
 mod indexes;
 mod interop;
 mod names;
+mod referrers_api;
 mod registry_cmds;
 mod remote;
 mod store;
