@@ -202,3 +202,9 @@ impl From<Error> for oci_partial::Error {
 
 /// This crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<oci_types::fs::FsError> for Error {
+    fn from(e: oci_types::fs::FsError) -> Error {
+        Error::io(e.op.as_str(), e.path, e.source)
+    }
+}

@@ -2,7 +2,7 @@
 //! atomically and durably) and the two lock files that serialise changes across processes.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use oci_types::{Index, MediaType, Raw};
@@ -139,37 +139,15 @@ pub(crate) fn write_index(root: &Path, mut index: Index) -> Result<Raw<Index>> {
     Ok(raw)
 }
 
-/// Replaces `root/name` with `bytes`: write `root/tmp`, fsync it, rename it over `name`,
-/// fsync `root`. Readers see the old file or the new one, never a mix, and after a crash
-/// the file is one of the two.
+/// Replaces `root/name` with `bytes` through `root/tmp` ([`oci_types::fs::replace_file`]):
+/// readers see the old file or the new one, never a mix, and after a crash the file is one
+/// of the two.
 fn replace_file(root: &Path, tmp: &str, name: &str, bytes: &[u8]) -> Result<()> {
-    let tmp = root.join(tmp);
-    let target = root.join(name);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
-        .map_err(|e| Error::io("create", &tmp, e))?;
-    f.write_all(bytes)
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
-    drop(f);
-    fs::rename(&tmp, &target).map_err(|e| Error::io("rename", &target, e))?;
-    sync_dir(root)
-}
-
-/// Makes a directory's entries durable (a no-op where directories cannot be opened).
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        let d = File::open(dir).map_err(|e| Error::io("open directory", dir, e))?;
-        d.sync_all()
-            .map_err(|e| Error::io("fsync directory", dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    Ok(oci_types::fs::replace_file(
+        &root.join(tmp),
+        &root.join(name),
+        bytes,
+    )?)
 }
 
 /// A held file lock; released when dropped (or when the process dies).

@@ -36,6 +36,7 @@ mod config;
 mod descriptor;
 mod digest;
 mod error;
+pub mod fs;
 mod hashing;
 mod index;
 pub mod json;
