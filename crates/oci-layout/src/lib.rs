@@ -79,5 +79,5 @@ pub use refname::check_ref_name;
 pub use write::PARALLEL_LAYERS;
 
 /// How deep indexes may nest in indexes before reads and writes stop with
-/// [`Error::TooDeep`].
-pub const MAX_NESTING: usize = 16;
+/// [`Error::TooDeep`] (`oci_types::limits::MAX_INDEX_NESTING`).
+pub use oci_types::limits::MAX_INDEX_NESTING as MAX_NESTING;

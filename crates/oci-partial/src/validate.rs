@@ -23,8 +23,7 @@ use oci_types::{
 
 use crate::{Error, Image, ImageIndex, Layer, Result};
 
-/// How deep indexes may nest inside indexes before validation stops descending.
-const MAX_NESTING: usize = 16;
+use oci_types::limits::MAX_INDEX_NESTING as MAX_NESTING;
 
 /// Options of [`validate_image`] and [`validate_index`].
 ///

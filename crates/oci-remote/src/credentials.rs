@@ -16,8 +16,7 @@ use serde_json::{Map, Value};
 use crate::helper::{self, HELPER_TIMEOUT};
 use crate::{Error, Result};
 
-/// The largest config file read: 4 MiB, far above any real one.
-const MAX_CONFIG_FILE_SIZE: u64 = 4 << 20;
+use oci_types::limits::MAX_DOCKER_CONFIG_SIZE as MAX_CONFIG_FILE_SIZE;
 
 /// The key every spelling of Docker Hub is stored under.
 const DOCKER_HUB: &str = "docker.io";
