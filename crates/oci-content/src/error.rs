@@ -206,16 +206,8 @@ impl Error {
     /// Recovers an [`Error`] wrapped by [`Error::into_io`]; any other I/O error becomes
     /// [`Error::Copy`] about `subject`.
     pub fn from_io(e: std::io::Error, subject: Subject) -> Error {
-        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            if let Some(Ok(inner)) = e.into_inner().map(|inner| inner.downcast::<Error>()) {
-                return *inner;
-            }
-            return Error::Copy {
-                subject,
-                source: std::io::Error::other("lost inner error"),
-            };
-        }
-        Error::Copy { subject, source: e }
+        e.downcast::<Error>()
+            .unwrap_or_else(|source| Error::Copy { subject, source })
     }
 
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {

@@ -248,15 +248,10 @@ impl Error {
     /// digest mismatch found by a verifying reader) becomes [`Error::Types`].
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
         // One of ours, sent through `Read` by `into_io`: give it back as it was.
-        if source.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            if let Some(Ok(inner)) = source.into_inner().map(|inner| inner.downcast::<Error>()) {
-                return *inner;
-            }
-            return Error::Io {
-                context: context.into(),
-                source: std::io::Error::other("lost error"),
-            };
-        }
+        let source = match source.downcast::<Error>() {
+            Ok(inner) => return inner,
+            Err(source) => source,
+        };
         match oci_types::Error::from_io(source) {
             oci_types::Error::Io(source) => Error::Io {
                 context: context.into(),

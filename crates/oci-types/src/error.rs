@@ -160,15 +160,7 @@ impl Error {
     /// Recovers an [`Error`] carried inside an [`std::io::Error`] (see [`Error::into_io`]);
     /// any other I/O error becomes [`Error::Io`].
     pub fn from_io(e: std::io::Error) -> Error {
-        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            match e.into_inner().map(|inner| inner.downcast::<Error>()) {
-                Some(Ok(inner)) => return *inner,
-                // Unreachable in practice (checked above); keep the error rather than panic.
-                Some(Err(inner)) => return Error::Io(std::io::Error::other(inner)),
-                None => return Error::Io(std::io::Error::other("unknown")),
-            }
-        }
-        Error::Io(e)
+        e.downcast::<Error>().unwrap_or_else(Error::Io)
     }
 }
 
