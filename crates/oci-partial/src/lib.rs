@@ -89,6 +89,7 @@ mod image;
 mod index;
 mod layer;
 pub mod mutate;
+mod parallel;
 #[cfg(feature = "testing")]
 pub mod random;
 mod uncompressed;
@@ -105,6 +106,7 @@ pub use helpers::{
 pub use image::{find_layer_by_diff_id, find_layer_by_digest, Image};
 pub use index::{Child, ImageIndex};
 pub use layer::{BlobReader, Layer};
+pub use parallel::for_each_parallel;
 pub use uncompressed::{
     UncompressedImage, UncompressedImageCore, UncompressedLayer, UncompressedLayerCore,
 };
