@@ -82,6 +82,7 @@
 mod compressed;
 pub mod compression;
 mod described;
+mod descriptor_layer;
 mod error;
 mod find;
 mod helpers;
@@ -97,6 +98,7 @@ mod validate;
 
 pub use compressed::{CompressedImage, CompressedImageCore, CompressedLayer, CompressedLayerCore};
 pub use described::{DescribedImage, DescribedIndex};
+pub use descriptor_layer::{BlobOpener, DescriptorLayer};
 pub use error::{Error, Result};
 pub use find::{find_images, find_indexes, find_manifests, Matcher};
 pub use helpers::{
