@@ -276,7 +276,7 @@ impl Layout {
                     }
                     other => oci_types::Error::Invalid {
                         what: "blob",
-                        reason: other.to_string(),
+                        kind: oci_types::InvalidKind::Refused(other.to_string()),
                     },
                 };
                 Error::blob(&digest, source)

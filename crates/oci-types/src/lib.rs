@@ -53,7 +53,7 @@ mod verify;
 pub use config::{ConfigFile, ContainerConfig, Healthcheck, History, RootFs};
 pub use descriptor::{Annotations, Descriptor, ANNOTATION_REF_NAME};
 pub use digest::{Algorithm, Digest, Digester};
-pub use error::{Error, ReferenceErrorKind};
+pub use error::{Error, InvalidKind, ReferenceErrorKind};
 pub use hashing::{HashingReader, OnEnd};
 pub use index::Index;
 pub use manifest::Manifest;
