@@ -191,14 +191,14 @@ pub enum Error {
         second: Box<Digest>,
     },
     /// Content does not hash to the digest it should have.
-    #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
+    #[error("{what}: {source}")]
     DigestMismatch {
         /// What was hashed (a path, `"blob"`, `"layer 2 (diff_id)"`).
         what: String,
-        /// The expected digest.
-        expected: Box<Digest>,
-        /// The actual digest.
-        actual: Box<Digest>,
+        /// The mismatch: always [`oci_types::Error::DigestMismatch`], with the expected and
+        /// actual digests (see [`Error::digests`]).
+        #[source]
+        source: Box<oci_types::Error>,
     },
     /// Content does not have the size it should have.
     #[error("size mismatch for {what}: expected {expected} bytes, got {actual}{}", if *.more { " or more" } else { "" })]
@@ -280,8 +280,18 @@ impl Error {
     ) -> Error {
         Error::DigestMismatch {
             what: what.into(),
-            expected: Box::new(expected),
-            actual: Box::new(actual),
+            source: Box::new(oci_types::Error::DigestMismatch { expected, actual }),
+        }
+    }
+
+    /// The expected and actual digests of an [`Error::DigestMismatch`].
+    pub fn digests(&self) -> Option<(&Digest, &Digest)> {
+        match self {
+            Error::DigestMismatch { source, .. } => match &**source {
+                oci_types::Error::DigestMismatch { expected, actual } => Some((expected, actual)),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
