@@ -34,9 +34,10 @@ pub enum Error {
         method: &'static str,
         /// The URL.
         url: String,
-        /// What the HTTP client reported.
+        /// What the HTTP client reported (its own error type, boxed so that this crate's API
+        /// does not depend on the HTTP client's version).
         #[source]
-        source: Box<ureq::Error>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The registry refused the credentials, or asked for a kind of authentication this crate
     /// does not speak.
