@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use oci_types::{Index, MediaType, Raw};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, NotALayoutKind, Result};
 
 /// The name of the layout header file.
 pub(crate) const OCI_LAYOUT: &str = "oci-layout";
@@ -62,13 +62,13 @@ pub(crate) fn check_header(root: &Path) -> Result<()> {
         Ok(_) => {
             return Err(Error::NotALayout {
                 path: root.to_owned(),
-                reason: format!("{OCI_LAYOUT} is not a file"),
+                kind: NotALayoutKind::LayoutFileNotAFile,
             })
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(Error::NotALayout {
                 path: root.to_owned(),
-                reason: format!("it has no {OCI_LAYOUT} file"),
+                kind: NotALayoutKind::NoLayoutFile,
             })
         }
         Err(e) => return Err(Error::io("stat", path, e)),
@@ -114,7 +114,7 @@ pub(crate) fn read_index(root: &Path) -> Result<Raw<Index>> {
         Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
             return Err(Error::NotALayout {
                 path: root.to_owned(),
-                reason: format!("it has no {INDEX_JSON}"),
+                kind: NotALayoutKind::NoIndex,
             })
         }
         other => other?,

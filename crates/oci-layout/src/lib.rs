@@ -70,7 +70,7 @@ mod read;
 mod refname;
 mod write;
 
-pub use error::{Error, Result};
+pub use error::{Error, NotALayoutKind, Result};
 pub use files::IMAGE_LAYOUT_VERSION;
 pub use gc::GcReport;
 pub use layout::Layout;
