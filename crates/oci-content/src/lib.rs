@@ -76,7 +76,7 @@ pub mod fuzzing {
     }
 }
 
-pub use error::{Class, Error, Precondition, Result, Subject};
+pub use error::{Class, Error, InvalidArgumentKind, Precondition, Result, Subject};
 pub use helpers::{
     copy, copy_reader, copy_reader_at, copy_reader_hashed, copy_seek, exists, open_reader,
     open_writer, read_blob, write_blob, COPY_BUFFER_SIZE, DEFAULT_LOCK_TIMEOUT,

@@ -607,7 +607,10 @@ pub fn filters(store: &dyn Store) {
     let mut calls = 0;
     let r = store.walk(&[], &mut |_| {
         calls += 1;
-        Err(Error::invalid("test", "stop"))
+        Err(Error::invalid(
+            "test",
+            crate::InvalidArgumentKind::Other("stop".into()),
+        ))
     });
     class(r, Class::InvalidArgument, "callback error");
     assert_eq!(calls, 1, "walk went on after an error");

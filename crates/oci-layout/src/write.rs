@@ -407,7 +407,7 @@ impl Layout {
 fn used_twice() -> oci_content::Error {
     oci_content::Error::InvalidArgument {
         what: "reader",
-        reason: "used twice".into(),
+        kind: oci_content::InvalidArgumentKind::Other("used twice".into()),
     }
 }
 
