@@ -18,6 +18,7 @@
 //! - A parameter named twice in one challenge is an error: which one to trust is ambiguous.
 //!
 //! Allocation is linear in the header's length: every string kept is a piece of it.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::fmt;
 

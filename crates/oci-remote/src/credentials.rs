@@ -3,6 +3,7 @@
 //!
 //! Secrets never leave through `Debug` or an error message: passwords and tokens print as
 //! `<redacted>`, and errors about a config file name the file and the registry only.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

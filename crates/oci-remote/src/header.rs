@@ -2,6 +2,7 @@
 //! `challenge.rs`, `Link` in `link.rs`): the pieces of RFC 9110 section 5.6 they share
 //! (tokens, optional whitespace, list separators, quoted strings) over a cursor whose errors
 //! name the header, as [`HeaderErrorKind`]s.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use crate::error::{Expected, HeaderErrorKind};
 use crate::{Error, Result};

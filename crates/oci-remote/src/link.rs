@@ -9,6 +9,7 @@
 //!
 //! As for `WWW-Authenticate`, an unquoted value may hold any visible character but `,`, `;`,
 //! `"` and `\`.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use crate::error::Expected;
 use crate::header::{is_bare_value_char, Parser};
@@ -149,7 +150,7 @@ pub(crate) fn resolve(base_url: &str, reference: &str) -> String {
 /// ALPHA / DIGIT / "+" / "-" / "." )` followed by `:`.
 fn scheme_len(s: &str) -> Option<usize> {
     let end = s.find(':')?;
-    let scheme = &s.as_bytes()[..end];
+    let scheme = s.as_bytes().get(..end)?;
     let valid = scheme.first().is_some_and(u8::is_ascii_alphabetic)
         && scheme
             .iter()

@@ -1,4 +1,5 @@
 //! `manifest.json`: the list of images in a docker archive.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,5 @@
 //! Paths inside an archive: normalisation and joining, refusing anything that leaves it.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use crate::{Error, Result};
 

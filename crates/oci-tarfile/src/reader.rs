@@ -1,4 +1,5 @@
 //! [`Reader`]: an indexed docker archive and its `manifest.json`.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -98,7 +99,7 @@ impl Reader {
         let n = read_prefix(&mut file, &mut magic).map_err(|e| Error::io(ctx(), e))?;
         file.seek(SeekFrom::Start(0))
             .map_err(|e| Error::io(ctx(), e))?;
-        match compression::detect(&magic[..n]) {
+        match compression::detect(magic.get(..n).unwrap_or(&magic)) {
             Detected::Known(oci_types::Compression::None) => {
                 Reader::index(Storage::File(file), require_manifest)
             }
@@ -135,7 +136,7 @@ impl Reader {
     /// temporary file, as [`Reader::from_stream`] does).
     pub fn from_bytes(bytes: impl Into<Arc<[u8]>>) -> Result<Reader> {
         let bytes: Arc<[u8]> = bytes.into();
-        match compression::detect(&bytes[..bytes.len().min(6)]) {
+        match compression::detect(bytes.get(..6).unwrap_or(&bytes)) {
             Detected::Known(oci_types::Compression::None) => {
                 Reader::index(Storage::Memory(bytes), true)
             }
@@ -164,8 +165,10 @@ impl Reader {
         let mut by_name = HashMap::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
             if let Some(prev) = by_name.insert(e.name.clone(), i) {
-                let both_dirs =
-                    entries[prev].kind == EntryKind::Directory && e.kind == EntryKind::Directory;
+                let both_dirs = entries
+                    .get(prev)
+                    .is_some_and(|p| p.kind == EntryKind::Directory)
+                    && e.kind == EntryKind::Directory;
                 if !both_dirs {
                     return Err(Error::DuplicateEntry {
                         path: clip(&e.name),
@@ -251,13 +254,16 @@ impl Reader {
         let mut seen: HashSet<String> = HashSet::new();
         let mut via: Option<String> = referrer.map(str::to_owned);
         for _ in 0..=MAX_LINK_HOPS {
-            let Some(&i) = self.by_name.get(&current) else {
+            let Some(e) = self
+                .by_name
+                .get(&current)
+                .and_then(|&i| self.entries.get(i))
+            else {
                 return Err(Error::MissingEntry {
                     path: clip(&current),
                     referrer: via,
                 });
             };
-            let e = &self.entries[i];
             let target = e.link_target.as_deref().unwrap_or("");
             let next = match e.kind {
                 EntryKind::File => return Ok(e),
@@ -322,8 +328,8 @@ impl Reader {
 
 fn read_prefix(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
+    while let Some(rest) = buf.get_mut(n..).filter(|rest| !rest.is_empty()) {
+        match r.read(rest) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

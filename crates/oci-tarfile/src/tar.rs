@@ -1,6 +1,7 @@
 //! The tar format, as much of it as docker archives need: reading headers (ustar, GNU long
 //! names, PAX `path`/`linkpath`/`size` records, base-256 numbers) and writing deterministic
 //! ustar headers the way Go's `archive/tar` writes them (so archives match skopeo's bytes).
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use crate::limits::{MAX_NAME_LEN, MAX_PAX_SIZE};
 use crate::{Error, Result};
@@ -118,7 +119,7 @@ pub(crate) fn parse_header(block: &[u8; 512], offset: u64) -> Result<Option<Head
 /// The bytes up to the first NUL.
 fn cstr(field: &[u8]) -> &[u8] {
     match field.iter().position(|&b| b == 0) {
-        Some(i) => &field[..i],
+        Some(i) => field.get(..i).unwrap_or(field),
         None => field,
     }
 }
@@ -142,7 +143,7 @@ fn parse_numeric(field: &[u8]) -> Option<u64> {
                 return None; // negative
             }
             let mut v: u64 = u64::from(first & 0x7f);
-            for &b in &field[1..] {
+            for &b in field.iter().skip(1) {
                 v = v.checked_mul(256)?.checked_add(u64::from(b))?;
             }
             return Some(v);
@@ -157,7 +158,7 @@ fn parse_numeric(field: &[u8]) -> Option<u64> {
             .iter()
             .rposition(|&b| b != b' ' && b != 0)
             .map_or(start, |e| e + 1);
-        &field[start..end.max(start)]
+        field.get(start..end.max(start)).unwrap_or_default()
     };
     let mut v: u64 = 0;
     for &b in trimmed {
@@ -210,19 +211,24 @@ pub(crate) fn parse_pax(data: &[u8], offset: u64) -> Result<Pax> {
             .iter()
             .position(|&b| b == b' ')
             .ok_or_else(|| bad("no length"))?;
-        let len: usize = std::str::from_utf8(&rest[..sp])
-            .ok()
+        let len: usize = rest
+            .get(..sp)
+            .and_then(|digits| std::str::from_utf8(digits).ok())
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| bad("bad length"))?;
-        if len <= sp + 1 || len > rest.len() || rest[len - 1] != b'\n' {
+        if len <= sp + 1 {
             return Err(bad("bad length"));
         }
-        let record = &rest[sp + 1..len - 1];
+        // `len` counts the whole record: "LEN key=value\n".
+        let Some([record @ .., b'\n']) = rest.get(sp + 1..len) else {
+            return Err(bad("bad length"));
+        };
         let eq = record
             .iter()
             .position(|&b| b == b'=')
             .ok_or_else(|| bad("no '='"))?;
-        let (key, value) = (&record[..eq], &record[eq + 1..]);
+        let (key, value) = record.split_at(eq);
+        let value = value.get(1..).unwrap_or_default();
         match key {
             b"path" => {
                 check_name_len(value.len() as u64, offset)?;
@@ -238,7 +244,7 @@ pub(crate) fn parse_pax(data: &[u8], offset: u64) -> Result<Pax> {
             }
             _ => {}
         }
-        rest = &rest[len..];
+        rest = rest.get(len..).unwrap_or_default();
     }
     Ok(pax)
 }
@@ -344,6 +350,9 @@ fn pax_record(key: &str, value: &str) -> Vec<u8> {
     format!("{len} {key}={value}\n").into_bytes()
 }
 
+// Writing our own headers: every range is a fixed field of the 512-byte block, and the
+// lengths copied in are bounded by the callers (name and link at most 100 bytes, prefix 155).
+#[allow(clippy::indexing_slicing)]
 fn octal(field: &mut [u8], v: u64) {
     // Go's formatOctal: zero-padded digits then a NUL.
     let digits = field.len() - 1;
@@ -352,6 +361,7 @@ fn octal(field: &mut [u8], v: u64) {
     field[digits] = 0;
 }
 
+#[allow(clippy::indexing_slicing)] // see `octal`
 fn block(
     (prefix, name): (&str, &str),
     typeflag: u8,

@@ -1,4 +1,5 @@
 //! Bounded JSON parsing for untrusted documents.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use serde::de::DeserializeOwned;
 
