@@ -85,6 +85,26 @@ mod referrers;
 mod registry;
 mod repository;
 mod tags;
+/// Internal parsers of outside input, for the fuzz targets (feature `fuzzing`). Not a stable
+/// API: it changes whenever the internals do.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The URI reference of the first `rel="next"` link of a `Link` header value.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidHeader`] when the value breaks the grammar.
+    pub fn next_link(header: &str) -> crate::Result<Option<String>> {
+        crate::link::next_link(header)
+    }
+
+    /// `reference` resolved against `base_url` (RFC 3986 section 5.2).
+    pub fn resolve(base_url: &str, reference: &str) -> String {
+        crate::link::resolve(base_url, reference)
+    }
+}
+
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tls;
