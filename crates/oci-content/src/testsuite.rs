@@ -7,6 +7,7 @@
 //! ```
 //! oci_content::testsuite::run_all(oci_content::MemoryStore::new);
 //! ```
+#![allow(clippy::expect_used)] // a conformance suite: a failed step is a failed test
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::Barrier;

@@ -154,6 +154,7 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
     use proptest::prelude::*;
 

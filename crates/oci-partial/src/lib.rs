@@ -77,6 +77,7 @@
 //! # Ok::<(), oci_partial::Error>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 mod compressed;

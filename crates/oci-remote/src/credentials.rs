@@ -545,6 +545,7 @@ fn decode_auth(auth: &str) -> Result<(String, String), &'static str> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
     use oci_types::base64::encode;
     use proptest::prelude::*;

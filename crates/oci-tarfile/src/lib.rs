@@ -83,6 +83,7 @@
 //! - `fuzzing`: the module `oci_tarfile::fuzzing`, the tar indexer alone for the fuzz targets
 //!   in the repository's `fuzz/`; not a stable API.
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 mod compression;

@@ -67,6 +67,7 @@ fn check_depth(bytes: &[u8], what: &'static str) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
 
     #[test]

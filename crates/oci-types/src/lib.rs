@@ -29,6 +29,7 @@
 //! # Limits
 //! Every parser of outside input is bounded by the constants in [`limits`].
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 pub mod base64;

@@ -204,6 +204,7 @@ impl fmt::Display for Platform {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
 
     #[track_caller]

@@ -219,6 +219,7 @@ pub(super) fn is_value(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
 
     fn tokens(input: &str) -> Vec<(usize, Token, String)> {

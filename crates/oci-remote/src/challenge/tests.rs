@@ -1,4 +1,5 @@
 //! Tests of `WWW-Authenticate` parsing: RFC examples, what registries send, and bad input.
+#![allow(clippy::indexing_slicing)] // tests index what they just asserted
 
 use super::*;
 use crate::error::{Expected, HeaderErrorKind as K};

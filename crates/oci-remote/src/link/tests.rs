@@ -1,4 +1,5 @@
 //! Tests of `Link` parsing and reference resolution (RFC 8288, RFC 3986 section 5.2).
+#![allow(clippy::indexing_slicing)] // tests index what they just asserted
 
 use super::*;
 use crate::error::{Expected, HeaderErrorKind as K};
