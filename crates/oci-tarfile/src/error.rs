@@ -52,12 +52,12 @@ pub enum Error {
         len: u64,
     },
     /// A tar header is malformed (bad checksum, bad number field, bad PAX record).
-    #[error("invalid tar header at offset {offset}: {reason}")]
+    #[error("invalid tar header at offset {offset}: {kind}")]
     BadHeader {
         /// Offset of the header block.
         offset: u64,
         /// What is wrong.
-        reason: String,
+        kind: BadHeaderKind,
     },
     /// The archive has more entries than [`crate::limits::MAX_ENTRIES`].
     #[error("the archive has more than {limit} entries")]
@@ -241,6 +241,54 @@ pub enum Error {
     /// The destination was asked to commit before a manifest was put.
     #[error("no manifest was put: nothing to commit")]
     NoManifest,
+}
+
+/// What is wrong with a tar header ([`Error::BadHeader`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BadHeaderKind {
+    /// The checksum field is not a number.
+    #[error("unreadable checksum")]
+    UnreadableChecksum,
+    /// The block does not sum to its checksum (signed or unsigned).
+    #[error("checksum mismatch")]
+    ChecksumMismatch,
+    /// The size field is not a number.
+    #[error("unreadable size")]
+    UnreadableSize,
+    /// Offset plus padded size overflows.
+    #[error("size overflows")]
+    SizeOverflows,
+    /// The archive ends right after a PAX or GNU long-name header.
+    #[error("end of archive after an extended header")]
+    EndAfterExtendedHeader,
+    /// A PAX header's data is over [`crate::limits::MAX_PAX_SIZE`].
+    #[error("PAX header too large")]
+    PaxTooLarge,
+    /// A PAX record is malformed.
+    #[error("PAX record: {0}")]
+    PaxRecord(PaxRecordError),
+}
+
+/// What is wrong with a PAX record ([`BadHeaderKind::PaxRecord`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PaxRecordError {
+    /// The records are over [`crate::limits::MAX_PAX_SIZE`].
+    #[error("too large")]
+    TooLarge,
+    /// A record has no length.
+    #[error("no length")]
+    NoLength,
+    /// A record's length is not a number, or does not end at a newline inside the data.
+    #[error("bad length")]
+    BadLength,
+    /// A record has no `=`.
+    #[error("no '='")]
+    NoEquals,
+    /// A `size` record is not a number.
+    #[error("bad size")]
+    BadSize,
 }
 
 impl Error {

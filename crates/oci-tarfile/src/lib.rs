@@ -115,7 +115,7 @@ pub mod fuzzing {
 }
 
 pub use dest::{Blob, BlobInfo, Destination};
-pub use error::{Error, Result};
+pub use error::{BadHeaderKind, Error, PaxRecordError, Result};
 pub use manifest_item::ManifestItem;
 pub use reader::{Entry, EntryReader, Reader, MANIFEST_FILE};
 pub use source::Source;

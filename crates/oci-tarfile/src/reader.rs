@@ -15,7 +15,7 @@ use crate::path::{clip, join_symlink, normalize};
 use crate::storage::{Section, Storage};
 use crate::tags::NameTag;
 use crate::tar::{self, EntryKind, BLOCK};
-use crate::{Error, ManifestItem, Result};
+use crate::{BadHeaderKind, Error, ManifestItem, Result};
 
 /// The name of the file that lists the images of a docker archive.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -392,7 +392,7 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
             if first_header.is_some() {
                 return Err(Error::BadHeader {
                     offset,
-                    reason: "end of archive after an extended header".into(),
+                    kind: BadHeaderKind::EndAfterExtendedHeader,
                 });
             }
             break;
@@ -411,7 +411,7 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
             .and_then(tar::padded)
             .ok_or_else(|| Error::BadHeader {
                 offset,
-                reason: "size overflows".into(),
+                kind: BadHeaderKind::SizeOverflows,
             })?;
         if data_offset + data_size > len {
             return Err(Error::Truncated {
@@ -445,7 +445,7 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
                 if h.size > crate::limits::MAX_PAX_SIZE {
                     return Err(Error::BadHeader {
                         offset,
-                        reason: "PAX header too large".into(),
+                        kind: BadHeaderKind::PaxTooLarge,
                     });
                 }
                 let data = read_data(h.size)?;
