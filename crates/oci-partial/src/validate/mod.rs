@@ -71,8 +71,8 @@ pub use report::{Location, Problem, ProblemKind, ValidationReport};
 /// - the layers: as many as the manifest lists and as `rootfs.diff_ids` has; each layer's
 ///   media type, digest and size agree with the manifest entry; unless `fast`, the
 ///   compressed stream's digest and size match both the manifest and the layer's own
-///   claims, and the decompressed stream's digest matches [`Layer::diff_id`],
-///   `rootfs.diff_ids[i]` (so order counts) and the layer's [`Layer::uncompressed`] stream;
+///   claims, and the decompressed stream's digest matches [`Layer::diff_id`](crate::Layer::diff_id),
+///   `rootfs.diff_ids[i]` (so order counts) and the layer's [`Layer::uncompressed`](crate::Layer::uncompressed) stream;
 ///   [`Image::layer_by_digest`] and [`Image::layer_by_diff_id`] find each layer.
 ///
 /// Artifacts (a manifest whose config is not an image config, or with an `artifactType`)

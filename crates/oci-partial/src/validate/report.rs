@@ -124,8 +124,8 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Everything wrong with an image or index: the error of [`validate_image`] and
-/// [`validate_index`]. Its `Display` writes one line per problem.
+/// Everything wrong with an image or index: the error of [`validate_image`](super::validate_image) and
+/// [`validate_index`](super::validate_index). Its `Display` writes one line per problem.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ValidationReport {
