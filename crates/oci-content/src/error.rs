@@ -46,6 +46,53 @@ pub enum Precondition {
     WriterClosed,
 }
 
+/// What was wrong with an argument ([`Error::InvalidArgument`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidArgumentKind {
+    /// A label key is empty.
+    #[error("empty label key")]
+    EmptyLabelKey,
+    /// A label's key and value together are over [`crate::MAX_LABEL_SIZE`] bytes.
+    #[error("label {key:?}: key and value longer than {limit} bytes")]
+    LabelTooLong {
+        /// The key (its first 64 characters).
+        key: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// An ingest ref is empty.
+    #[error("ref must not be empty")]
+    EmptyRef,
+    /// An update names a field other than the labels.
+    #[error("cannot update {path:?} of content {digest} (only labels are mutable)")]
+    ImmutableField {
+        /// The field path asked for.
+        path: String,
+        /// The blob.
+        digest: Digest,
+    },
+    /// A truncate asks for more bytes than the ingest holds.
+    #[error("cannot truncate ingest {reference:?} to {size} bytes: it has {len}")]
+    TruncatePastEnd {
+        /// The ingest ref.
+        reference: String,
+        /// The size asked for.
+        size: u64,
+        /// What the ingest holds.
+        len: u64,
+    },
+    /// A digest, its algorithm or embedded descriptor data was refused by `oci-types`.
+    #[error("{0}")]
+    Types(Box<oci_types::Error>),
+    /// A label filter does not parse (containerd's message, with the position).
+    #[error("filters: {0}")]
+    Filter(String),
+    /// A caller's own refusal, passed through a store (a callback's error).
+    #[error("{0}")]
+    Other(String),
+}
+
 impl fmt::Display for Precondition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -113,12 +160,12 @@ pub enum Error {
         reason: Box<Precondition>,
     },
     /// The caller passed something malformed.
-    #[error("invalid {what}: {reason}")]
+    #[error("invalid {what}: {kind}")]
     InvalidArgument {
         /// What was malformed (`"filter"`, `"ref"`, `"field path"`, ...).
         what: &'static str,
         /// Why, with the offending input.
-        reason: String,
+        kind: InvalidArgumentKind,
     },
     /// A blob is larger than the caller's limit for reading it into memory.
     #[error("blob {digest} is {size} bytes, over the limit of {limit} bytes")]
@@ -206,16 +253,8 @@ impl Error {
     /// Recovers an [`Error`] wrapped by [`Error::into_io`]; any other I/O error becomes
     /// [`Error::Copy`] about `subject`.
     pub fn from_io(e: std::io::Error, subject: Subject) -> Error {
-        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            if let Some(Ok(inner)) = e.into_inner().map(|inner| inner.downcast::<Error>()) {
-                return *inner;
-            }
-            return Error::Copy {
-                subject,
-                source: std::io::Error::other("lost inner error"),
-            };
-        }
-        Error::Copy { subject, source: e }
+        e.downcast::<Error>()
+            .unwrap_or_else(|source| Error::Copy { subject, source })
     }
 
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
@@ -226,11 +265,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Error {
-        Error::InvalidArgument {
-            what,
-            reason: reason.into(),
-        }
+    pub(crate) fn invalid(what: &'static str, kind: InvalidArgumentKind) -> Error {
+        Error::InvalidArgument { what, kind }
     }
 
     pub(crate) fn blob_not_found(digest: &Digest) -> Error {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use oci_types::{Descriptor, Digest, HashingReader};
 
 use crate::reader::embedded;
+use crate::InvalidArgumentKind;
 use crate::{
     CommitOpts, Error, Ingester, Manager, Precondition, Provider, ReaderAt, Result, SectionReader,
     Subject, Writer, WriterOpts,
@@ -218,7 +219,7 @@ pub fn read_blob(provider: &dyn Provider, desc: &Descriptor, limit: u64) -> Resu
             subject: subject(),
             reason: Box::new(Precondition::DigestMismatch { expected, actual }),
         },
-        other => Error::invalid("digest", other.to_string()),
+        other => Error::invalid("digest", InvalidArgumentKind::Types(Box::new(other))),
     })?;
     Ok(buf)
 }

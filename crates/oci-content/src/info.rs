@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use oci_types::{Descriptor, Digest};
 
 use crate::filters::Adaptor;
+use crate::InvalidArgumentKind;
 use crate::{Error, Result};
 
 /// Labels: mutable string metadata on a blob (containerd keeps them in its metadata
@@ -22,13 +23,15 @@ pub const MAX_LABEL_SIZE: usize = 4096;
 pub fn validate_labels(labels: &Labels) -> Result<()> {
     for (k, v) in labels {
         if k.is_empty() {
-            return Err(Error::invalid("label", "empty label key"));
+            return Err(Error::invalid("label", InvalidArgumentKind::EmptyLabelKey));
         }
         if k.len() + v.len() > MAX_LABEL_SIZE {
-            let shown: String = k.chars().take(64).collect();
             return Err(Error::invalid(
                 "label",
-                format!("label {shown:?}: key and value longer than {MAX_LABEL_SIZE} bytes"),
+                InvalidArgumentKind::LabelTooLong {
+                    key: k.chars().take(64).collect(),
+                    limit: MAX_LABEL_SIZE,
+                },
             ));
         }
     }
@@ -114,7 +117,7 @@ impl WriterOpts {
 
     pub(crate) fn check(&self) -> Result<()> {
         if self.reference.is_empty() {
-            return Err(Error::invalid("ref", "ref must not be empty"));
+            return Err(Error::invalid("ref", InvalidArgumentKind::EmptyRef));
         }
         Ok(())
     }
@@ -160,10 +163,10 @@ pub(crate) fn apply_update(current: &Labels, info: &Info, fieldpaths: &[&str]) -
         } else {
             return Err(Error::invalid(
                 "field path",
-                format!(
-                    "cannot update {path:?} of content {} (only labels are mutable)",
-                    info.digest
-                ),
+                InvalidArgumentKind::ImmutableField {
+                    path: (*path).to_owned(),
+                    digest: info.digest.clone(),
+                },
             ));
         }
     }

@@ -44,6 +44,7 @@
 //! - `fuzzing`: the module `oci_content::fuzzing`, internal parsers for the fuzz targets in
 //!   the repository's `fuzz/`; not a stable API.
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 mod error;
@@ -76,7 +77,7 @@ pub mod fuzzing {
     }
 }
 
-pub use error::{Class, Error, Precondition, Result, Subject};
+pub use error::{Class, Error, InvalidArgumentKind, Precondition, Result, Subject};
 pub use helpers::{
     copy, copy_reader, copy_reader_at, copy_reader_hashed, copy_seek, exists, open_reader,
     open_writer, read_blob, write_blob, COPY_BUFFER_SIZE, DEFAULT_LOCK_TIMEOUT,

@@ -9,6 +9,7 @@ use oci_types::{Algorithm, Descriptor, Digest, Digester};
 
 use crate::filters::Filters;
 use crate::reader::{embedded_reader, BytesReaderAt};
+use crate::InvalidArgumentKind;
 use crate::{
     CommitOpts, Error, Info, IngestManager, Ingester, Labels, Manager, Precondition, Provider,
     ReaderAt, Result, Status, Subject, Writer, WriterOpts,
@@ -59,7 +60,8 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 fn digester(algorithm: &Algorithm, bytes: &[u8]) -> Result<Digester> {
-    let mut d = Digester::new(algorithm).map_err(|e| Error::invalid("digest", e.to_string()))?;
+    let mut d = Digester::new(algorithm)
+        .map_err(|e| Error::invalid("digest", InvalidArgumentKind::Types(Box::new(e))))?;
     d.update(bytes);
     Ok(d)
 }
@@ -394,7 +396,11 @@ impl Writer for MemoryWriter {
         if size > len {
             return Err(Error::invalid(
                 "size",
-                format!("cannot truncate ingest {reference:?} to {size} bytes: it has {len}"),
+                InvalidArgumentKind::TruncatePastEnd {
+                    reference: reference.to_owned(),
+                    size,
+                    len,
+                },
             ));
         }
         ingest

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use oci_types::Descriptor;
 
+use crate::InvalidArgumentKind;
 use crate::{Error, ReaderAt, Result};
 
 /// A sequential [`Read`] + [`Seek`] view of a [`ReaderAt`], or of a window of it (containerd's
@@ -141,7 +142,7 @@ pub(crate) fn embedded(desc: &Descriptor) -> Result<Option<Vec<u8>>> {
         return Ok(None);
     }
     desc.embedded_data()
-        .map_err(|e| Error::invalid("descriptor data", e.to_string()))
+        .map_err(|e| Error::invalid("descriptor data", InvalidArgumentKind::Types(Box::new(e))))
 }
 
 /// A reader over the descriptor's embedded data, when usable (see [`embedded`]).

@@ -7,6 +7,7 @@
 //! ```
 //! oci_content::testsuite::run_all(oci_content::MemoryStore::new);
 //! ```
+#![allow(clippy::expect_used)] // a conformance suite: a failed step is a failed test
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::Barrier;
@@ -607,7 +608,10 @@ pub fn filters(store: &dyn Store) {
     let mut calls = 0;
     let r = store.walk(&[], &mut |_| {
         calls += 1;
-        Err(Error::invalid("test", "stop"))
+        Err(Error::invalid(
+            "test",
+            crate::InvalidArgumentKind::Other("stop".into()),
+        ))
     });
     class(r, Class::InvalidArgument, "callback error");
     assert_eq!(calls, 1, "walk went on after an error");

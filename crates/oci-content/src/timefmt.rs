@@ -1,5 +1,6 @@
 //! RFC 3339 timestamps as Go's `time.Time.MarshalText` writes them (containerd's `startedat`
 //! and `updatedat` files), without a date-time dependency.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -82,31 +83,38 @@ fn digits(b: &[u8]) -> Option<i64> {
 /// is ignored. `None` when malformed.
 pub(crate) fn parse(s: &str) -> Option<SystemTime> {
     let b = s.trim_ascii().as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
+    let [y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T' | b't', h0, h1, b':', mi0, mi1, b':', s0, s1, rest @ ..] =
+        b
+    else {
+        return None;
+    };
+    if rest.is_empty() {
         return None;
     }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, mo, d) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    let (y, mo, d) = (
+        digits(&[*y0, *y1, *y2, *y3])?,
+        digits(&[*mo0, *mo1])?,
+        digits(&[*d0, *d1])?,
+    );
     let (h, mi, sec) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
+        digits(&[*h0, *h1])?,
+        digits(&[*mi0, *mi1])?,
+        digits(&[*s0, *s1])?,
     );
     if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59
     {
         return None;
     }
-    let mut rest = &b[19..];
+    let mut rest = rest;
     let mut nanos = 0i64;
     if let Some(frac) = rest.strip_prefix(b".") {
         let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
         if n == 0 || n > 9 {
             return None;
         }
-        nanos = digits(&frac[..n])? * 10i64.pow(9 - n as u32);
-        rest = &frac[n..];
+        let (fraction, after) = (frac.get(..n)?, frac.get(n..)?);
+        nanos = digits(fraction)? * 10i64.pow(9 - n as u32);
+        rest = after;
     }
     let offset = match rest {
         [b'Z' | b'z'] => 0,
@@ -146,6 +154,7 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
     use proptest::prelude::*;
 

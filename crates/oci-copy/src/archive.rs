@@ -43,10 +43,10 @@ pub(crate) fn write(
         Writer::with_options(tmp.path(), WriterOptions::new().layers(storage)).map_err(at)?;
     w.add_image(image, tags).map_err(at)?;
     w.commit().map_err(at)?;
-    std::fs::rename(tmp.path(), path).map_err(|source| Error::Io {
+    oci_types::fs::rename(tmp.path(), path).map_err(|e| Error::Io {
         op: "renaming the finished archive to",
         path: path.to_owned(),
-        source,
+        source: e.source,
     })?;
     tmp.keep();
     Ok(())

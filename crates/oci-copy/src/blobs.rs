@@ -6,8 +6,8 @@ use std::io::Read;
 use std::sync::Arc;
 
 use oci_partial::{
-    BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore, DescribedImage, Image,
-    ImageIndex,
+    BlobOpener, BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore,
+    DescribedImage, DescriptorLayer, Image, ImageIndex,
 };
 use oci_types::limits::{MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE};
 use oci_types::{Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Raw};
@@ -125,61 +125,24 @@ impl CompressedImageCore for ImageCore {
         &self,
         digest: &Digest,
     ) -> oci_partial::Result<Arc<dyn CompressedLayerCore>> {
-        let m = self.manifest.value();
-        let desc = m
-            .layers
-            .iter()
-            .chain(std::iter::once(&m.config))
-            .find(|d| &d.digest == digest)
-            .ok_or_else(|| oci_partial::Error::NotFound {
-                what: "layer",
-                digest: digest.clone(),
-            })?;
-        Ok(Arc::new(LayerCore {
-            blobs: Arc::clone(&self.blobs),
-            desc: desc.clone(),
-        }))
+        Ok(Arc::new(DescriptorLayer::from_manifest(
+            Arc::clone(&self.blobs),
+            self.manifest.value(),
+            digest,
+        )?))
     }
 }
 
-struct LayerCore {
-    blobs: Arc<dyn Blobs>,
-    desc: Descriptor,
-}
-
-impl LayerCore {
-    fn verifying(&self) -> oci_partial::Result<HashingReader<BlobReader>> {
+impl BlobOpener for dyn Blobs {
+    fn open_verified(&self, desc: &Descriptor) -> oci_partial::Result<HashingReader<BlobReader>> {
         let r = self
-            .blobs
-            .open(&self.desc.digest)
-            .map_err(|e| oci_partial::Error::io(format!("reading {}", self.desc.digest), e))?;
+            .open(&desc.digest)
+            .map_err(|e| oci_partial::Error::io(format!("reading {}", desc.digest), e))?;
         Ok(HashingReader::verifying(
             r,
-            self.desc.digest.clone(),
-            Some(self.desc.size),
+            desc.digest.clone(),
+            Some(desc.size),
         )?)
-    }
-}
-
-impl CompressedLayerCore for LayerCore {
-    fn digest(&self) -> oci_partial::Result<Digest> {
-        Ok(self.desc.digest.clone())
-    }
-    fn compressed(&self) -> oci_partial::Result<BlobReader> {
-        Ok(Box::new(self.verifying()?))
-    }
-    /// The verifying reader itself, so that a store taking its digest hashes the blob once.
-    fn compressed_hashing(&self) -> oci_partial::Result<HashingReader<BlobReader>> {
-        self.verifying()
-    }
-    fn size(&self) -> oci_partial::Result<u64> {
-        Ok(self.desc.size)
-    }
-    fn media_type(&self) -> oci_partial::Result<MediaType> {
-        Ok(self.desc.media_type.clone())
-    }
-    fn descriptor(&self) -> oci_partial::Result<Descriptor> {
-        Ok(self.desc.clone())
     }
 }
 

@@ -74,7 +74,7 @@ fn check_id(label: &str, id: &str) -> Result<()> {
             name: label.to_owned(),
             source: Box::new(oci_types::Error::Invalid {
                 what: "legacy layer ID",
-                reason: format!("{id:?} is not 64 hex digits"),
+                kind: oci_types::InvalidKind::LegacyLayerId(id.to_owned()),
             }),
         })
     }

@@ -42,6 +42,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 mod archive;

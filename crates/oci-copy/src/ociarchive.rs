@@ -131,10 +131,10 @@ pub(crate) fn write(
         path: path.to_owned(),
         source,
     })?;
-    std::fs::rename(tmp.path(), path).map_err(|source| Error::Io {
+    oci_types::fs::rename(tmp.path(), path).map_err(|e| Error::Io {
         op: "renaming the finished archive to",
         path: path.to_owned(),
-        source,
+        source: e.source,
     })?;
     tmp.keep();
     Ok(desc)

@@ -16,7 +16,7 @@ pub const DEFAULT_PLATFORM: &str = "linux/amd64";
 
 /// The gzip level layers are recompressed with when none is asked for: output no larger than
 /// skopeo's for the same image (level 1 is 2% larger) and still over 1.5x faster than skopeo
-/// (docs/ARCHITECTURE.md, Measurements).
+/// (docs/BENCHMARKS.md).
 pub const DEFAULT_GZIP_LEVEL: u32 = 2;
 
 /// Which images of an index to copy.

@@ -7,18 +7,39 @@ use oci_types::{Digest, MediaType, Platform};
 /// Everything that can go wrong with an OCI image layout.
 ///
 /// Each variant names what it concerns: the layout's path, a digest, a ref name or a platform.
+/// Why a directory is not an OCI image layout ([`Error::NotALayout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotALayoutKind {
+    /// The path does not exist.
+    #[error("it does not exist")]
+    Missing,
+    /// The path is not a directory.
+    #[error("it is not a directory")]
+    NotADirectory,
+    /// The directory has no `oci-layout` file.
+    #[error("it has no oci-layout file")]
+    NoLayoutFile,
+    /// `oci-layout` is there but is not a regular file.
+    #[error("oci-layout is not a file")]
+    LayoutFileNotAFile,
+    /// The directory has no `index.json`.
+    #[error("it has no index.json")]
+    NoIndex,
+}
+
 /// Errors of the content store ([`oci_content::Error`]), of an image being written
 /// ([`oci_partial::Error`]) and of parsing ([`oci_types::Error`]) are kept as sources.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The directory is not an OCI image layout (no `oci-layout` file, or no `index.json`).
-    #[error("{} is not an OCI image layout: {reason}", path.display())]
+    #[error("{} is not an OCI image layout: {kind}", path.display())]
     NotALayout {
         /// The directory.
         path: PathBuf,
         /// What is missing or wrong.
-        reason: String,
+        kind: NotALayoutKind,
     },
     /// [`crate::Layout::create`] found a layout already there.
     #[error("{} already holds an OCI image layout", path.display())]
@@ -202,3 +223,9 @@ impl From<Error> for oci_partial::Error {
 
 /// This crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<oci_types::fs::FsError> for Error {
+    fn from(e: oci_types::fs::FsError) -> Error {
+        Error::io(e.op.as_str(), e.path, e.source)
+    }
+}

@@ -2,13 +2,13 @@
 //! atomically and durably) and the two lock files that serialise changes across processes.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use oci_types::{Index, MediaType, Raw};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, NotALayoutKind, Result};
 
 /// The name of the layout header file.
 pub(crate) const OCI_LAYOUT: &str = "oci-layout";
@@ -62,13 +62,13 @@ pub(crate) fn check_header(root: &Path) -> Result<()> {
         Ok(_) => {
             return Err(Error::NotALayout {
                 path: root.to_owned(),
-                reason: format!("{OCI_LAYOUT} is not a file"),
+                kind: NotALayoutKind::LayoutFileNotAFile,
             })
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(Error::NotALayout {
                 path: root.to_owned(),
-                reason: format!("it has no {OCI_LAYOUT} file"),
+                kind: NotALayoutKind::NoLayoutFile,
             })
         }
         Err(e) => return Err(Error::io("stat", path, e)),
@@ -114,7 +114,7 @@ pub(crate) fn read_index(root: &Path) -> Result<Raw<Index>> {
         Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
             return Err(Error::NotALayout {
                 path: root.to_owned(),
-                reason: format!("it has no {INDEX_JSON}"),
+                kind: NotALayoutKind::NoIndex,
             })
         }
         other => other?,
@@ -139,37 +139,15 @@ pub(crate) fn write_index(root: &Path, mut index: Index) -> Result<Raw<Index>> {
     Ok(raw)
 }
 
-/// Replaces `root/name` with `bytes`: write `root/tmp`, fsync it, rename it over `name`,
-/// fsync `root`. Readers see the old file or the new one, never a mix, and after a crash
-/// the file is one of the two.
+/// Replaces `root/name` with `bytes` through `root/tmp` ([`oci_types::fs::replace_file`]):
+/// readers see the old file or the new one, never a mix, and after a crash the file is one
+/// of the two.
 fn replace_file(root: &Path, tmp: &str, name: &str, bytes: &[u8]) -> Result<()> {
-    let tmp = root.join(tmp);
-    let target = root.join(name);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
-        .map_err(|e| Error::io("create", &tmp, e))?;
-    f.write_all(bytes)
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
-    drop(f);
-    fs::rename(&tmp, &target).map_err(|e| Error::io("rename", &target, e))?;
-    sync_dir(root)
-}
-
-/// Makes a directory's entries durable (a no-op where directories cannot be opened).
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        let d = File::open(dir).map_err(|e| Error::io("open directory", dir, e))?;
-        d.sync_all()
-            .map_err(|e| Error::io("fsync directory", dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    Ok(oci_types::fs::replace_file(
+        &root.join(tmp),
+        &root.join(name),
+        bytes,
+    )?)
 }
 
 /// A held file lock; released when dropped (or when the process dies).

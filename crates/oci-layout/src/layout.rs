@@ -9,7 +9,7 @@ use oci_partial::Matcher;
 use oci_types::{Descriptor, Digest, Index, MediaType, Raw, ANNOTATION_REF_NAME};
 
 use crate::files::{self, Mode, GC_LOCK, INDEX_LOCK};
-use crate::{check_ref_name, Error, Result};
+use crate::{check_ref_name, Error, NotALayoutKind, Result};
 
 /// An OCI image layout directory: `oci-layout`, `index.json` and `blobs/ALG/HEX`.
 ///
@@ -53,13 +53,13 @@ impl Layout {
             Ok(_) => {
                 return Err(Error::NotALayout {
                     path: root.to_owned(),
-                    reason: "it is not a directory".into(),
+                    kind: NotALayoutKind::NotADirectory,
                 })
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(Error::NotALayout {
                     path: root.to_owned(),
-                    reason: "it does not exist".into(),
+                    kind: NotALayoutKind::Missing,
                 })
             }
             Err(e) => return Err(Error::io("stat", root, e)),
@@ -276,7 +276,7 @@ impl Layout {
                     }
                     other => oci_types::Error::Invalid {
                         what: "blob",
-                        reason: other.to_string(),
+                        kind: oci_types::InvalidKind::Refused(other.to_string()),
                     },
                 };
                 Error::blob(&digest, source)

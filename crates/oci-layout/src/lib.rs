@@ -60,6 +60,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 mod error;
@@ -70,7 +71,7 @@ mod read;
 mod refname;
 mod write;
 
-pub use error::{Error, Result};
+pub use error::{Error, NotALayoutKind, Result};
 pub use files::IMAGE_LAYOUT_VERSION;
 pub use gc::GcReport;
 pub use layout::Layout;
@@ -79,5 +80,5 @@ pub use refname::check_ref_name;
 pub use write::PARALLEL_LAYERS;
 
 /// How deep indexes may nest in indexes before reads and writes stop with
-/// [`Error::TooDeep`].
-pub const MAX_NESTING: usize = 16;
+/// [`Error::TooDeep`] (`oci_types::limits::MAX_INDEX_NESTING`).
+pub use oci_types::limits::MAX_INDEX_NESTING as MAX_NESTING;

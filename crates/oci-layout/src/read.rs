@@ -1,13 +1,12 @@
 //! Reading a layout: images and indexes as [`oci_partial`] objects, and verified blob
 //! readers.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use oci_content::{open_reader, read_blob, ReaderAt, SectionReader};
 use oci_partial::{
-    BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore, DescribedImage, Image,
-    ImageIndex,
+    BlobOpener, BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore,
+    DescribedImage, DescriptorLayer, Image, ImageIndex,
 };
 use oci_types::limits::{MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE};
 use oci_types::{
@@ -312,63 +311,27 @@ impl CompressedImageCore for ImageCore {
         &self,
         digest: &Digest,
     ) -> oci_partial::Result<Arc<dyn CompressedLayerCore>> {
-        let m = self.manifest.value();
-        let desc = m
-            .layers
-            .iter()
-            .chain(std::iter::once(&m.config))
-            .find(|d| &d.digest == digest)
-            .ok_or_else(|| oci_partial::Error::NotFound {
-                what: "layer",
-                digest: digest.clone(),
-            })?;
-        Ok(Arc::new(LayerCore {
-            layout: self.layout.clone(),
-            desc: desc.clone(),
-        }))
+        Ok(Arc::new(DescriptorLayer::from_manifest(
+            self.layout.clone(),
+            self.manifest.value(),
+            digest,
+        )?))
     }
 }
 
-/// A blob of a layout as a layer core: verified as it is read.
-struct LayerCore {
-    layout: Layout,
-    desc: Descriptor,
-}
-
-impl CompressedLayerCore for LayerCore {
-    fn digest(&self) -> oci_partial::Result<Digest> {
-        Ok(self.desc.digest.clone())
-    }
-
-    fn compressed(&self) -> oci_partial::Result<BlobReader> {
-        let r: Box<dyn Read + Send> = Box::new(self.layout.open_blob(&self.desc)?);
-        Ok(r)
-    }
-
-    /// The verifying reader itself, so that a store taking its digest hashes the blob once.
-    fn compressed_hashing(&self) -> oci_partial::Result<HashingReader<BlobReader>> {
-        let v = self.layout.open_blob(&self.desc)?;
+/// The blobs of a layout, verified as they are read (the layers of its images).
+impl BlobOpener for Layout {
+    fn open_verified(&self, desc: &Descriptor) -> oci_partial::Result<HashingReader<BlobReader>> {
+        let v = self.open_blob(desc)?;
         Ok(v.into_hashing()
             .map_inner(|r| -> BlobReader { Box::new(r) }))
     }
 
-    fn size(&self) -> oci_partial::Result<u64> {
-        Ok(self.desc.size)
-    }
-
-    fn media_type(&self) -> oci_partial::Result<MediaType> {
-        Ok(self.desc.media_type.clone())
-    }
-
-    fn descriptor(&self) -> oci_partial::Result<Descriptor> {
-        Ok(self.desc.clone())
-    }
-
-    fn exists(&self) -> oci_partial::Result<bool> {
-        if self.desc.embedded_data().ok().flatten().is_some() {
+    fn blob_exists(&self, desc: &Descriptor) -> oci_partial::Result<bool> {
+        if desc.embedded_data().ok().flatten().is_some() {
             return Ok(true);
         }
-        Ok(self.layout.has_blob(&self.desc.digest)?)
+        Ok(self.has_blob(&desc.digest)?)
     }
 }
 

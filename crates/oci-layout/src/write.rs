@@ -1,8 +1,8 @@
 //! Writing images, indexes, layers and blobs into a layout.
 
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use oci_content::{
@@ -124,40 +124,9 @@ impl Layout {
     /// several at once keep both busy. The first error stops new layers from starting and is
     /// returned once the running ones end.
     fn put_layers(&self, layers: &[Arc<dyn Layer>]) -> Result<()> {
-        if layers.len() <= 1 {
-            return layers
-                .iter()
-                .try_for_each(|l| self.put_layer(l.as_ref()).map(drop));
-        }
-        let next = AtomicUsize::new(0);
-        let first_error: Mutex<Option<Error>> = Mutex::new(None);
-        std::thread::scope(|scope| {
-            for _ in 0..PARALLEL_LAYERS.min(layers.len()) {
-                scope.spawn(|| loop {
-                    let stop = first_error
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .is_some();
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let (false, Some(layer)) = (stop, layers.get(i)) else {
-                        return;
-                    };
-                    if let Err(e) = self.put_layer(layer.as_ref()) {
-                        first_error
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .get_or_insert(e);
-                    }
-                });
-            }
-        });
-        match first_error
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        oci_partial::for_each_parallel(layers, PARALLEL_LAYERS, |l| {
+            self.put_layer(l.as_ref()).map(drop)
+        })
     }
 
     /// The blobs of an image; returns the descriptor for `index.json`.
@@ -445,7 +414,7 @@ impl Layout {
 fn used_twice() -> oci_content::Error {
     oci_content::Error::InvalidArgument {
         what: "reader",
-        reason: "used twice".into(),
+        kind: oci_content::InvalidArgumentKind::Other("used twice".into()),
     }
 }
 

@@ -10,8 +10,7 @@ use oci_types::{Descriptor, Digest, MediaType, Platform};
 
 use crate::{DescribedImage, DescribedIndex, Error, Image, ImageIndex, Result};
 
-/// How deep the `find_*` functions follow indexes nested in indexes.
-const MAX_NESTING: usize = 16;
+use oci_types::limits::MAX_INDEX_NESTING as MAX_NESTING;
 
 /// A predicate over index entries ([`Descriptor`]s), composable with [`Matcher::and`],
 /// [`Matcher::or`] and [`Matcher::not`] (or `&`, `|` and `!`).

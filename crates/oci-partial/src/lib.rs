@@ -78,11 +78,13 @@
 //! # Ok::<(), oci_partial::Error>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 mod compressed;
 pub mod compression;
 mod described;
+mod descriptor_layer;
 mod error;
 pub mod files;
 mod find;
@@ -91,6 +93,7 @@ mod image;
 mod index;
 mod layer;
 pub mod mutate;
+mod parallel;
 #[cfg(feature = "testing")]
 pub mod random;
 mod uncompressed;
@@ -98,6 +101,7 @@ mod validate;
 
 pub use compressed::{CompressedImage, CompressedImageCore, CompressedLayer, CompressedLayerCore};
 pub use described::{DescribedImage, DescribedIndex};
+pub use descriptor_layer::{BlobOpener, DescriptorLayer};
 pub use error::{Error, Result};
 pub use find::{find_images, find_indexes, find_manifests, Matcher};
 pub use helpers::{
@@ -107,6 +111,7 @@ pub use helpers::{
 pub use image::{find_layer_by_diff_id, find_layer_by_digest, Image};
 pub use index::{Child, ImageIndex};
 pub use layer::{BlobReader, Layer};
+pub use parallel::for_each_parallel;
 pub use uncompressed::{
     UncompressedImage, UncompressedImageCore, UncompressedLayer, UncompressedLayerCore,
 };

@@ -31,6 +31,7 @@
 //! let broken = random::corrupt_layer(random::image(42, 3, 1024), 0);
 //! assert!(validate_image(broken.as_ref(), ValidateOptions::default()).is_err());
 //! ```
+#![allow(clippy::expect_used)] // test images: generated documents always serialise
 
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //!
 //! Secrets never leave through `Debug` or an error message: passwords and tokens print as
 //! `<redacted>`, and errors about a config file name the file and the registry only.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -16,8 +17,7 @@ use serde_json::{Map, Value};
 use crate::helper::{self, HELPER_TIMEOUT};
 use crate::{Error, Result};
 
-/// The largest config file read: 4 MiB, far above any real one.
-const MAX_CONFIG_FILE_SIZE: u64 = 4 << 20;
+use oci_types::limits::MAX_DOCKER_CONFIG_SIZE as MAX_CONFIG_FILE_SIZE;
 
 /// The key every spelling of Docker Hub is stored under.
 const DOCKER_HUB: &str = "docker.io";
@@ -545,6 +545,7 @@ fn decode_auth(auth: &str) -> Result<(String, String), &'static str> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
     use oci_types::base64::encode;
     use proptest::prelude::*;

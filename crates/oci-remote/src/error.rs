@@ -34,9 +34,10 @@ pub enum Error {
         method: &'static str,
         /// The URL.
         url: String,
-        /// What the HTTP client reported.
+        /// What the HTTP client reported (its own error type, boxed so that this crate's API
+        /// does not depend on the HTTP client's version).
         #[source]
-        source: Box<ureq::Error>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The registry refused the credentials, or asked for a kind of authentication this crate
     /// does not speak.
@@ -90,12 +91,12 @@ pub enum Error {
         media_type: MediaType,
     },
     /// A `WWW-Authenticate` challenge or `Link` header that cannot be parsed.
-    #[error("invalid {header} header: {reason}")]
+    #[error("invalid {header} header: {kind}")]
     InvalidHeader {
         /// The header's name.
         header: &'static str,
-        /// Why.
-        reason: String,
+        /// What is wrong, and where.
+        kind: HeaderErrorKind,
     },
     /// A docker `config.json` (or podman `auth.json`) that cannot be read or parsed.
     #[error("{}: {reason}", path.display())]
@@ -212,3 +213,102 @@ impl Error {
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What is wrong with a `WWW-Authenticate` or `Link` header ([`Error::InvalidHeader`]).
+/// Positions are byte offsets into the header's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderErrorKind {
+    /// A `WWW-Authenticate` value holds no challenge.
+    #[error("no challenge")]
+    NoChallenge,
+    /// Something else than the grammar allows here.
+    #[error("expected {expected}, found {}", Found(*.found, *.at))]
+    Unexpected {
+        /// What the grammar allows here.
+        expected: Expected,
+        /// The character found; `None` at the end of the value.
+        found: Option<char>,
+        /// Where.
+        at: usize,
+    },
+    /// A parameter with `=` but no value.
+    #[error("{}parameter {name} has no value, found {}", if *.link { "link " } else { "" }, Found(*.found, *.at))]
+    NoValue {
+        /// The parameter's name.
+        name: String,
+        /// True for a `Link` parameter.
+        link: bool,
+        /// The character found instead; `None` at the end of the value.
+        found: Option<char>,
+        /// Where.
+        at: usize,
+    },
+    /// A control character inside a quoted string.
+    #[error("control character {character:?} at byte {at} in a quoted string")]
+    ControlCharacter {
+        /// The character.
+        character: char,
+        /// Where.
+        at: usize,
+    },
+    /// A quoted string that is not closed.
+    #[error("unterminated quoted string starting at byte {at}")]
+    UnterminatedQuote {
+        /// Where its opening quote is.
+        at: usize,
+    },
+    /// A parameter named twice in one challenge (which one to trust is ambiguous).
+    #[error("parameter {name} appears twice in the {scheme} challenge")]
+    DuplicateParameter {
+        /// The parameter's name (lower case).
+        name: String,
+        /// The challenge's scheme.
+        scheme: String,
+    },
+}
+
+/// What a header's grammar allows where [`HeaderErrorKind::Unexpected`] found something else.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Expected {
+    /// `<` opening a link target.
+    #[error("'<'")]
+    LinkStart,
+    /// `>` closing a link target.
+    #[error("'>' closing the link target")]
+    LinkEnd,
+    /// `;` or `,` after a link.
+    #[error("';' or ',' after a link")]
+    LinkSeparator,
+    /// A link parameter's name.
+    #[error("a link parameter")]
+    LinkParameter,
+    /// An auth scheme (a token).
+    #[error("an auth scheme")]
+    AuthScheme,
+    /// A space or `,` after an auth scheme.
+    #[error("a space or ',' after auth scheme {0}")]
+    SpaceAfterScheme(String),
+    /// A parameter name (a token).
+    #[error("a parameter name")]
+    ParameterName,
+    /// `=` after a parameter name.
+    #[error("'=' after parameter {0}")]
+    Equals(String),
+    /// `,` after a parameter.
+    #[error("',' after parameter {0}")]
+    Comma(String),
+}
+
+/// The character an error found (`'x' at byte 3`), or `the end`.
+struct Found(Option<char>, usize);
+
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            None => f.write_str("the end"),
+            Some(c) => write!(f, "{c:?} at byte {}", self.1),
+        }
+    }
+}

@@ -15,8 +15,7 @@ use crate::error::{Error, Result};
 /// keyring; longer than that is a hang).
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The most bytes read of a helper's stdout or stderr.
-const MAX_OUTPUT: u64 = 1 << 20;
+use oci_types::limits::MAX_HELPER_OUTPUT as MAX_OUTPUT;
 
 /// What docker's helpers print when they have nothing for a server.
 const NOT_FOUND: &str = "credentials not found in native keychain";

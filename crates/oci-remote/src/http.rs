@@ -18,8 +18,7 @@ use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::tls;
 
-/// The largest error body read to report a failure.
-const MAX_ERROR_BODY: u64 = 64 << 10;
+use oci_types::limits::MAX_ERROR_BODY;
 
 /// What a request sends.
 pub(crate) enum Payload<'a> {

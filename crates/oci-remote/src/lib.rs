@@ -65,6 +65,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 mod blob;
@@ -73,6 +74,7 @@ mod challenge;
 mod client;
 mod credentials;
 mod error;
+mod header;
 mod helper;
 mod http;
 mod link;
@@ -84,6 +86,26 @@ mod referrers;
 mod registry;
 mod repository;
 mod tags;
+/// Internal parsers of outside input, for the fuzz targets (feature `fuzzing`). Not a stable
+/// API: it changes whenever the internals do.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The URI reference of the first `rel="next"` link of a `Link` header value.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidHeader`] when the value breaks the grammar.
+    pub fn next_link(header: &str) -> crate::Result<Option<String>> {
+        crate::link::next_link(header)
+    }
+
+    /// `reference` resolved against `base_url` (RFC 3986 section 5.2).
+    pub fn resolve(base_url: &str, reference: &str) -> String {
+        crate::link::resolve(base_url, reference)
+    }
+}
+
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tls;
@@ -95,7 +117,7 @@ mod write;
 pub use challenge::{parse_challenges, AuthScheme, Challenge};
 pub use client::{Client, ClientBuilder};
 pub use credentials::{Credential, Keychain};
-pub use error::{Error, Result};
+pub use error::{Error, Expected, HeaderErrorKind, Result};
 pub use helper::HELPER_TIMEOUT;
 pub use login::AuthFile;
 pub use manifest::{FetchedManifest, ACCEPT};

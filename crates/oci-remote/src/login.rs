@@ -148,14 +148,14 @@ impl AuthFile {
         let mut bytes = serde_json::to_vec_pretty(&Value::Object(self.top.clone()))
             .map_err(|e| io(std::io::Error::other(e)))?;
         bytes.push(b'\n');
-        let mut temp = tempfile_in(&dir).map_err(io)?;
-        temp.1.write_all(&bytes).map_err(io)?;
-        temp.1.sync_all().map_err(io)?;
-        drop(temp.1);
-        fs::rename(&temp.0, &self.path).map_err(|e| {
-            let _ = fs::remove_file(&temp.0);
-            io(e)
-        })
+        let (temp, mut file) = tempfile_in(&dir).map_err(io)?;
+        let written = file.write_all(&bytes).map_err(io).and_then(|()| {
+            oci_types::fs::commit(&file, &temp, &self.path).map_err(|e| io(e.source))
+        });
+        if written.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        written
     }
 
     fn auths(&mut self) -> &mut Map<String, Value> {

@@ -6,7 +6,8 @@ use std::io::Read;
 use std::sync::Arc;
 
 use oci_partial::{
-    BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore, Image, ImageIndex,
+    BlobOpener, BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore,
+    DescriptorLayer, Image, ImageIndex,
 };
 use oci_types::limits::MAX_CONFIG_SIZE;
 use oci_types::{
@@ -192,64 +193,22 @@ impl CompressedImageCore for RemoteImageCore {
         &self,
         digest: &Digest,
     ) -> oci_partial::Result<Arc<dyn CompressedLayerCore>> {
-        let desc = self
-            .manifest
-            .layers
-            .iter()
-            .chain(std::iter::once(&self.manifest.config))
-            .find(|d| &d.digest == digest)
-            .ok_or_else(|| oci_partial::Error::NotFound {
-                what: "layer",
-                digest: digest.clone(),
-            })?;
-        Ok(Arc::new(RemoteLayerCore {
-            repository: self.repository.clone(),
-            descriptor: desc.clone(),
-        }))
+        Ok(Arc::new(DescriptorLayer::from_manifest(
+            self.repository.clone(),
+            self.manifest.value(),
+            digest,
+        )?))
     }
 }
 
-/// A blob of a registry, described by its manifest's descriptor.
-struct RemoteLayerCore {
-    repository: Repository,
-    descriptor: Descriptor,
-}
-
-impl CompressedLayerCore for RemoteLayerCore {
-    fn digest(&self) -> oci_partial::Result<Digest> {
-        Ok(self.descriptor.digest.clone())
+/// The blobs of a repository, verified as they are streamed (the layers of its images).
+impl BlobOpener for Repository {
+    fn open_verified(&self, desc: &Descriptor) -> oci_partial::Result<HashingReader<BlobReader>> {
+        Ok(self.blob_hashing(&desc.digest, Some(desc.size))?)
     }
 
-    fn compressed(&self) -> oci_partial::Result<BlobReader> {
-        Ok(self
-            .repository
-            .blob(&self.descriptor.digest, Some(self.descriptor.size))?)
-    }
-
-    /// The verifying reader itself, so that a store taking its digest hashes the blob once.
-    fn compressed_hashing(&self) -> oci_partial::Result<HashingReader<BlobReader>> {
-        Ok(self
-            .repository
-            .blob_hashing(&self.descriptor.digest, Some(self.descriptor.size))?)
-    }
-
-    fn size(&self) -> oci_partial::Result<u64> {
-        Ok(self.descriptor.size)
-    }
-
-    fn media_type(&self) -> oci_partial::Result<MediaType> {
-        Ok(self.descriptor.media_type.clone())
-    }
-
-    fn descriptor(&self) -> oci_partial::Result<Descriptor> {
-        Ok(self.descriptor.clone())
-    }
-
-    fn exists(&self) -> oci_partial::Result<bool> {
-        Ok(self
-            .repository
-            .blob_exists(&self.descriptor.digest)?
-            .is_some())
+    fn blob_exists(&self, desc: &Descriptor) -> oci_partial::Result<bool> {
+        Ok(self.blob_exists(&desc.digest)?.is_some())
     }
 }
 

@@ -10,8 +10,7 @@ use crate::http::Call;
 use crate::link;
 use crate::repository::Repository;
 
-/// The most pages of one listing followed (a registry that pages forever is cut off).
-pub const MAX_PAGES: usize = 10_000;
+pub use oci_types::limits::MAX_PAGES;
 
 #[derive(Deserialize)]
 struct TagList {

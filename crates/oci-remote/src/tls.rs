@@ -12,8 +12,7 @@ use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConf
 use crate::error::{Error, Result};
 use crate::options::Options;
 
-/// The largest certificate or key file read.
-const MAX_PEM_FILE: u64 = 1 << 20;
+use oci_types::limits::MAX_PEM_FILE;
 
 /// What TLS looks like for one host.
 pub(crate) struct HostTls {

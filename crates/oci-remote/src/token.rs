@@ -8,8 +8,7 @@ use crate::credentials::Credential;
 use crate::error::{Error, Result};
 use crate::http::{Anonymous, Call, Http, Payload};
 
-/// The largest token response read (real ones are a few KiB).
-const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
+use oci_types::limits::MAX_TOKEN_RESPONSE;
 
 /// A token and how long it lives, in seconds.
 pub(crate) struct Fetched {

@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 
 use oci_partial::{Child, Image, ImageIndex, Layer};
@@ -222,36 +222,10 @@ impl Repository {
                 Err(_) => true,
             })
             .collect();
-        let jobs = self.client.options().jobs_value().min(todo.len()).max(1);
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let first_error: Mutex<Option<Error>> = Mutex::new(None);
-        thread::scope(|scope| {
-            for _ in 0..jobs {
-                scope.spawn(|| loop {
-                    if failed.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(layer) = todo.get(i) else { return };
-                    if let Err(e) = self.write_layer(layer.as_ref(), options) {
-                        failed.store(true, Ordering::Relaxed);
-                        first_error
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .get_or_insert(e);
-                        return;
-                    }
-                });
-            }
-        });
-        match first_error
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        let jobs = self.client.options().jobs_value();
+        oci_partial::for_each_parallel(&todo, jobs, |layer| {
+            self.write_layer(layer.as_ref(), options).map(drop)
+        })
     }
 
     /// Writes one layer: skipped if the repository has it, mounted if an option names a

@@ -2,7 +2,7 @@
 //! of a few MiB (text-like, compresses to about a third) and on random bytes.
 //!
 //! `cargo bench -p oci-stream`. Whole-process figures on a real tar are in
-//! docs/ARCHITECTURE.md ("Measurements"), measured with the `stream_layer` example.
+//! docs/BENCHMARKS.md, measured with the `stream_layer` example.
 // Bench setup unwraps: a failure is a broken bench.
 #![allow(clippy::unwrap_used)]
 

@@ -45,6 +45,7 @@
 // `unsafe` is denied everywhere but in `isal`, the binding of ISA-L's deflate (ARCHITECTURE,
 // dependencies); the rest of the workspace forbids it.
 #![deny(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 mod codec;

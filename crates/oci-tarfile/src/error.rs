@@ -52,12 +52,12 @@ pub enum Error {
         len: u64,
     },
     /// A tar header is malformed (bad checksum, bad number field, bad PAX record).
-    #[error("invalid tar header at offset {offset}: {reason}")]
+    #[error("invalid tar header at offset {offset}: {kind}")]
     BadHeader {
         /// Offset of the header block.
         offset: u64,
         /// What is wrong.
-        reason: String,
+        kind: BadHeaderKind,
     },
     /// The archive has more entries than [`crate::limits::MAX_ENTRIES`].
     #[error("the archive has more than {limit} entries")]
@@ -191,14 +191,14 @@ pub enum Error {
         second: Box<Digest>,
     },
     /// Content does not hash to the digest it should have.
-    #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
+    #[error("{what}: {source}")]
     DigestMismatch {
         /// What was hashed (a path, `"blob"`, `"layer 2 (diff_id)"`).
         what: String,
-        /// The expected digest.
-        expected: Box<Digest>,
-        /// The actual digest.
-        actual: Box<Digest>,
+        /// The mismatch: always [`oci_types::Error::DigestMismatch`], with the expected and
+        /// actual digests (see [`Error::digests`]).
+        #[source]
+        source: Box<oci_types::Error>,
     },
     /// Content does not have the size it should have.
     #[error("size mismatch for {what}: expected {expected} bytes, got {actual}{}", if *.more { " or more" } else { "" })]
@@ -243,20 +243,63 @@ pub enum Error {
     NoManifest,
 }
 
+/// What is wrong with a tar header ([`Error::BadHeader`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BadHeaderKind {
+    /// The checksum field is not a number.
+    #[error("unreadable checksum")]
+    UnreadableChecksum,
+    /// The block does not sum to its checksum (signed or unsigned).
+    #[error("checksum mismatch")]
+    ChecksumMismatch,
+    /// The size field is not a number.
+    #[error("unreadable size")]
+    UnreadableSize,
+    /// Offset plus padded size overflows.
+    #[error("size overflows")]
+    SizeOverflows,
+    /// The archive ends right after a PAX or GNU long-name header.
+    #[error("end of archive after an extended header")]
+    EndAfterExtendedHeader,
+    /// A PAX header's data is over [`crate::limits::MAX_PAX_SIZE`].
+    #[error("PAX header too large")]
+    PaxTooLarge,
+    /// A PAX record is malformed.
+    #[error("PAX record: {0}")]
+    PaxRecord(PaxRecordError),
+}
+
+/// What is wrong with a PAX record ([`BadHeaderKind::PaxRecord`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PaxRecordError {
+    /// The records are over [`crate::limits::MAX_PAX_SIZE`].
+    #[error("too large")]
+    TooLarge,
+    /// A record has no length.
+    #[error("no length")]
+    NoLength,
+    /// A record's length is not a number, or does not end at a newline inside the data.
+    #[error("bad length")]
+    BadLength,
+    /// A record has no `=`.
+    #[error("no '='")]
+    NoEquals,
+    /// A `size` record is not a number.
+    #[error("bad size")]
+    BadSize,
+}
+
 impl Error {
     /// An I/O error with context; an [`oci_types::Error`] carried inside the I/O error (a
     /// digest mismatch found by a verifying reader) becomes [`Error::Types`].
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
         // One of ours, sent through `Read` by `into_io`: give it back as it was.
-        if source.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            if let Some(Ok(inner)) = source.into_inner().map(|inner| inner.downcast::<Error>()) {
-                return *inner;
-            }
-            return Error::Io {
-                context: context.into(),
-                source: std::io::Error::other("lost error"),
-            };
-        }
+        let source = match source.downcast::<Error>() {
+            Ok(inner) => return inner,
+            Err(source) => source,
+        };
         match oci_types::Error::from_io(source) {
             oci_types::Error::Io(source) => Error::Io {
                 context: context.into(),
@@ -285,8 +328,18 @@ impl Error {
     ) -> Error {
         Error::DigestMismatch {
             what: what.into(),
-            expected: Box::new(expected),
-            actual: Box::new(actual),
+            source: Box::new(oci_types::Error::DigestMismatch { expected, actual }),
+        }
+    }
+
+    /// The expected and actual digests of an [`Error::DigestMismatch`].
+    pub fn digests(&self) -> Option<(&Digest, &Digest)> {
+        match self {
+            Error::DigestMismatch { source, .. } => match &**source {
+                oci_types::Error::DigestMismatch { expected, actual } => Some((expected, actual)),
+                _ => None,
+            },
+            _ => None,
         }
     }
 

@@ -83,6 +83,7 @@
 //! - `fuzzing`: the module `oci_tarfile::fuzzing`, the tar indexer alone for the fuzz targets
 //!   in the repository's `fuzz/`; not a stable API.
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 mod compression;
@@ -114,7 +115,7 @@ pub mod fuzzing {
 }
 
 pub use dest::{Blob, BlobInfo, Destination};
-pub use error::{Error, Result};
+pub use error::{BadHeaderKind, Error, PaxRecordError, Result};
 pub use manifest_item::ManifestItem;
 pub use reader::{Entry, EntryReader, Reader, MANIFEST_FILE};
 pub use source::Source;

@@ -1,4 +1,5 @@
 //! `manifest.json`: the list of images in a docker archive.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::collections::BTreeMap;
 
@@ -94,6 +95,7 @@ impl ManifestItem {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
 
     #[test]

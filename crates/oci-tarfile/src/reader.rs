@@ -1,4 +1,5 @@
 //! [`Reader`]: an indexed docker archive and its `manifest.json`.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -14,7 +15,7 @@ use crate::path::{clip, join_symlink, normalize};
 use crate::storage::{Section, Storage};
 use crate::tags::NameTag;
 use crate::tar::{self, EntryKind, BLOCK};
-use crate::{Error, ManifestItem, Result};
+use crate::{BadHeaderKind, Error, ManifestItem, Result};
 
 /// The name of the file that lists the images of a docker archive.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -98,7 +99,7 @@ impl Reader {
         let n = read_prefix(&mut file, &mut magic).map_err(|e| Error::io(ctx(), e))?;
         file.seek(SeekFrom::Start(0))
             .map_err(|e| Error::io(ctx(), e))?;
-        match compression::detect(&magic[..n]) {
+        match compression::detect(magic.get(..n).unwrap_or(&magic)) {
             Detected::Known(oci_types::Compression::None) => {
                 Reader::index(Storage::File(file), require_manifest)
             }
@@ -135,7 +136,7 @@ impl Reader {
     /// temporary file, as [`Reader::from_stream`] does).
     pub fn from_bytes(bytes: impl Into<Arc<[u8]>>) -> Result<Reader> {
         let bytes: Arc<[u8]> = bytes.into();
-        match compression::detect(&bytes[..bytes.len().min(6)]) {
+        match compression::detect(bytes.get(..6).unwrap_or(&bytes)) {
             Detected::Known(oci_types::Compression::None) => {
                 Reader::index(Storage::Memory(bytes), true)
             }
@@ -164,8 +165,10 @@ impl Reader {
         let mut by_name = HashMap::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
             if let Some(prev) = by_name.insert(e.name.clone(), i) {
-                let both_dirs =
-                    entries[prev].kind == EntryKind::Directory && e.kind == EntryKind::Directory;
+                let both_dirs = entries
+                    .get(prev)
+                    .is_some_and(|p| p.kind == EntryKind::Directory)
+                    && e.kind == EntryKind::Directory;
                 if !both_dirs {
                     return Err(Error::DuplicateEntry {
                         path: clip(&e.name),
@@ -251,13 +254,16 @@ impl Reader {
         let mut seen: HashSet<String> = HashSet::new();
         let mut via: Option<String> = referrer.map(str::to_owned);
         for _ in 0..=MAX_LINK_HOPS {
-            let Some(&i) = self.by_name.get(&current) else {
+            let Some(e) = self
+                .by_name
+                .get(&current)
+                .and_then(|&i| self.entries.get(i))
+            else {
                 return Err(Error::MissingEntry {
                     path: clip(&current),
                     referrer: via,
                 });
             };
-            let e = &self.entries[i];
             let target = e.link_target.as_deref().unwrap_or("");
             let next = match e.kind {
                 EntryKind::File => return Ok(e),
@@ -322,8 +328,8 @@ impl Reader {
 
 fn read_prefix(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
+    while let Some(rest) = buf.get_mut(n..).filter(|rest| !rest.is_empty()) {
+        match r.read(rest) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -386,7 +392,7 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
             if first_header.is_some() {
                 return Err(Error::BadHeader {
                     offset,
-                    reason: "end of archive after an extended header".into(),
+                    kind: BadHeaderKind::EndAfterExtendedHeader,
                 });
             }
             break;
@@ -405,7 +411,7 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
             .and_then(tar::padded)
             .ok_or_else(|| Error::BadHeader {
                 offset,
-                reason: "size overflows".into(),
+                kind: BadHeaderKind::SizeOverflows,
             })?;
         if data_offset + data_size > len {
             return Err(Error::Truncated {
@@ -439,7 +445,7 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
                 if h.size > crate::limits::MAX_PAX_SIZE {
                     return Err(Error::BadHeader {
                         offset,
-                        reason: "PAX header too large".into(),
+                        kind: BadHeaderKind::PaxTooLarge,
                     });
                 }
                 let data = read_data(h.size)?;
@@ -508,6 +514,7 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
     use crate::tar::{encode, Kind};
 

@@ -1,7 +1,9 @@
 //! The tar format, as much of it as docker archives need: reading headers (ustar, GNU long
 //! names, PAX `path`/`linkpath`/`size` records, base-256 numbers) and writing deterministic
 //! ustar headers the way Go's `archive/tar` writes them (so archives match skopeo's bytes).
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
+use crate::error::{BadHeaderKind, PaxRecordError};
 use crate::limits::{MAX_NAME_LEN, MAX_PAX_SIZE};
 use crate::{Error, Result};
 
@@ -82,16 +84,14 @@ pub(crate) fn parse_header(block: &[u8; 512], offset: u64) -> Result<Option<Head
     if block.iter().all(|&b| b == 0) {
         return Ok(None);
     }
-    let bad = |reason: &str| Error::BadHeader {
-        offset,
-        reason: reason.to_owned(),
-    };
-    let stored = parse_numeric(&block[148..156]).ok_or_else(|| bad("unreadable checksum"))?;
+    let bad = |kind: BadHeaderKind| Error::BadHeader { offset, kind };
+    let stored =
+        parse_numeric(&block[148..156]).ok_or_else(|| bad(BadHeaderKind::UnreadableChecksum))?;
     let (unsigned, signed) = checksums(block);
     if stored != unsigned && i64::try_from(stored).ok() != Some(signed) {
-        return Err(bad("checksum mismatch"));
+        return Err(bad(BadHeaderKind::ChecksumMismatch));
     }
-    let size = parse_numeric(&block[124..136]).ok_or_else(|| bad("unreadable size"))?;
+    let size = parse_numeric(&block[124..136]).ok_or_else(|| bad(BadHeaderKind::UnreadableSize))?;
     let typeflag = block[156];
     let mut name = cstr(&block[0..100]).to_vec();
     // POSIX ustar ("ustar\0" version "00") keeps a name prefix; GNU ("ustar  \0") uses that
@@ -118,7 +118,7 @@ pub(crate) fn parse_header(block: &[u8; 512], offset: u64) -> Result<Option<Head
 /// The bytes up to the first NUL.
 fn cstr(field: &[u8]) -> &[u8] {
     match field.iter().position(|&b| b == 0) {
-        Some(i) => &field[..i],
+        Some(i) => field.get(..i).unwrap_or(field),
         None => field,
     }
 }
@@ -142,7 +142,7 @@ fn parse_numeric(field: &[u8]) -> Option<u64> {
                 return None; // negative
             }
             let mut v: u64 = u64::from(first & 0x7f);
-            for &b in &field[1..] {
+            for &b in field.iter().skip(1) {
                 v = v.checked_mul(256)?.checked_add(u64::from(b))?;
             }
             return Some(v);
@@ -157,7 +157,7 @@ fn parse_numeric(field: &[u8]) -> Option<u64> {
             .iter()
             .rposition(|&b| b != b' ' && b != 0)
             .map_or(start, |e| e + 1);
-        &field[start..end.max(start)]
+        field.get(start..end.max(start)).unwrap_or_default()
     };
     let mut v: u64 = 0;
     for &b in trimmed {
@@ -192,12 +192,12 @@ pub(crate) struct Pax {
 /// Parses PAX extended header data (`"%d %s=%s\n"` records), keeping `path`, `linkpath` and
 /// `size` and ignoring the rest.
 pub(crate) fn parse_pax(data: &[u8], offset: u64) -> Result<Pax> {
-    let bad = |reason: &str| Error::BadHeader {
+    let bad = |e: PaxRecordError| Error::BadHeader {
         offset,
-        reason: format!("PAX record: {reason}"),
+        kind: BadHeaderKind::PaxRecord(e),
     };
     if data.len() as u64 > MAX_PAX_SIZE {
-        return Err(bad("too large"));
+        return Err(bad(PaxRecordError::TooLarge));
     }
     let mut pax = Pax::default();
     let mut rest = data;
@@ -209,20 +209,25 @@ pub(crate) fn parse_pax(data: &[u8], offset: u64) -> Result<Pax> {
         let sp = rest
             .iter()
             .position(|&b| b == b' ')
-            .ok_or_else(|| bad("no length"))?;
-        let len: usize = std::str::from_utf8(&rest[..sp])
-            .ok()
+            .ok_or_else(|| bad(PaxRecordError::NoLength))?;
+        let len: usize = rest
+            .get(..sp)
+            .and_then(|digits| std::str::from_utf8(digits).ok())
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| bad("bad length"))?;
-        if len <= sp + 1 || len > rest.len() || rest[len - 1] != b'\n' {
-            return Err(bad("bad length"));
+            .ok_or_else(|| bad(PaxRecordError::BadLength))?;
+        if len <= sp + 1 {
+            return Err(bad(PaxRecordError::BadLength));
         }
-        let record = &rest[sp + 1..len - 1];
+        // `len` counts the whole record: "LEN key=value\n".
+        let Some([record @ .., b'\n']) = rest.get(sp + 1..len) else {
+            return Err(bad(PaxRecordError::BadLength));
+        };
         let eq = record
             .iter()
             .position(|&b| b == b'=')
-            .ok_or_else(|| bad("no '='"))?;
-        let (key, value) = (&record[..eq], &record[eq + 1..]);
+            .ok_or_else(|| bad(PaxRecordError::NoEquals))?;
+        let (key, value) = record.split_at(eq);
+        let value = value.get(1..).unwrap_or_default();
         match key {
             b"path" => {
                 check_name_len(value.len() as u64, offset)?;
@@ -234,11 +239,11 @@ pub(crate) fn parse_pax(data: &[u8], offset: u64) -> Result<Pax> {
             }
             b"size" => {
                 let s = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
-                pax.size = Some(s.ok_or_else(|| bad("bad size"))?);
+                pax.size = Some(s.ok_or_else(|| bad(PaxRecordError::BadSize))?);
             }
             _ => {}
         }
-        rest = &rest[len..];
+        rest = rest.get(len..).unwrap_or_default();
     }
     Ok(pax)
 }
@@ -344,6 +349,9 @@ fn pax_record(key: &str, value: &str) -> Vec<u8> {
     format!("{len} {key}={value}\n").into_bytes()
 }
 
+// Writing our own headers: every range is a fixed field of the 512-byte block, and the
+// lengths copied in are bounded by the callers (name and link at most 100 bytes, prefix 155).
+#[allow(clippy::indexing_slicing)]
 fn octal(field: &mut [u8], v: u64) {
     // Go's formatOctal: zero-padded digits then a NUL.
     let digits = field.len() - 1;
@@ -352,6 +360,7 @@ fn octal(field: &mut [u8], v: u64) {
     field[digits] = 0;
 }
 
+#[allow(clippy::indexing_slicing)] // see `octal`
 fn block(
     (prefix, name): (&str, &str),
     typeflag: u8,
@@ -390,6 +399,7 @@ fn block(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
 
     #[test]
@@ -466,7 +476,10 @@ mod tests {
         b[0] = b'b';
         assert!(matches!(
             parse_header(&b, 7),
-            Err(Error::BadHeader { offset: 7, .. })
+            Err(Error::BadHeader {
+                offset: 7,
+                kind: BadHeaderKind::ChecksumMismatch
+            })
         ));
         assert!(parse_header(&[0; 512], 0).unwrap().is_none());
         assert!(parse_numeric(b"0000009\0").is_none());
@@ -476,8 +489,18 @@ mod tests {
             0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
         ])
         .is_none());
-        assert!(parse_pax(b"5 a=b\n", 0).is_err());
-        assert!(parse_pax(b"99 path=x\n", 0).is_err());
+        let pax_error = |data: &[u8]| match parse_pax(data, 0) {
+            Err(Error::BadHeader {
+                kind: BadHeaderKind::PaxRecord(e),
+                ..
+            }) => Some(e),
+            _ => None,
+        };
+        assert_eq!(pax_error(b"5 a=b\n"), Some(PaxRecordError::BadLength));
+        assert_eq!(pax_error(b"99 path=x\n"), Some(PaxRecordError::BadLength));
+        assert_eq!(pax_error(b"8 a-b-c\n"), Some(PaxRecordError::NoEquals));
+        assert_eq!(pax_error(b"abc"), Some(PaxRecordError::NoLength));
+        assert_eq!(pax_error(b"10 size=x\n"), Some(PaxRecordError::BadSize));
         assert_eq!(parse_pax(b"13 size=1234\n", 0).unwrap().size, Some(1234));
     }
 }

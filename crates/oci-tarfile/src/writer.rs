@@ -658,7 +658,11 @@ impl Writer {
         check_target(&self.path, self.options.replace)?;
         temp.persist(&self.path)
             .map_err(|e| Error::io(&ctx, e.error))?;
-        Ok(())
+        let dir = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        oci_types::fs::sync_dir(dir).map_err(|e| Error::io(&ctx, e.source))
     }
 }
 

@@ -1,4 +1,5 @@
 //! Content digests (`algorithm:encoded`) and the hashers that make them.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::fmt;
 use std::io::{self, Write};
@@ -332,17 +333,19 @@ impl Write for Digester {
 }
 
 fn to_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 0xf) as usize] as char);
+        for nibble in [b >> 4, b & 0xf] {
+            // A nibble is below 16: always a hex digit.
+            s.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
     }
     s
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
 
     #[track_caller]

@@ -92,12 +92,12 @@ pub enum Error {
         message: String,
     },
     /// A document parsed but breaks a rule of the spec (for example a negative size).
-    #[error("invalid {what}: {reason}")]
+    #[error("invalid {what}: {kind}")]
     Invalid {
         /// What was being checked.
         what: &'static str,
         /// The rule that was broken.
-        reason: String,
+        kind: InvalidKind,
     },
     /// Embedded descriptor `data` is not valid base64.
     #[error("descriptor data for {digest} is not valid base64")]
@@ -108,6 +108,36 @@ pub enum Error {
     /// An I/O error from an underlying reader or writer.
     #[error("I/O error: {0}")]
     Io(#[source] std::io::Error),
+}
+
+/// The rule an [`Error::Invalid`] document broke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidKind {
+    /// `schemaVersion` is not 2 (1 is Docker's retired schema1).
+    #[error("schemaVersion {0} is not 2")]
+    SchemaVersion(u64),
+    /// The document's `mediaType` names another kind of document.
+    #[error("mediaType {media_type} is not {expected}")]
+    WrongMediaType {
+        /// The media type the document declared.
+        media_type: String,
+        /// What it should have named (`"an index"`, `"an image manifest"`).
+        expected: &'static str,
+    },
+    /// A new document could not be serialised (the serialiser's message).
+    #[error("cannot serialise: {0}")]
+    Serialize(String),
+    /// The `oci-spec` crate refused a value while converting to its types (its message).
+    #[error("{0}")]
+    OciSpec(String),
+    /// A docker legacy layer ID is not 64 hex digits.
+    #[error("{0:?} is not 64 hex digits")]
+    LegacyLayerId(String),
+    /// A content store refused a blob for a reason other than its digest or size (its
+    /// message).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The kinds of invalid image reference, after distribution's `reference` package errors.
@@ -160,15 +190,7 @@ impl Error {
     /// Recovers an [`Error`] carried inside an [`std::io::Error`] (see [`Error::into_io`]);
     /// any other I/O error becomes [`Error::Io`].
     pub fn from_io(e: std::io::Error) -> Error {
-        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            match e.into_inner().map(|inner| inner.downcast::<Error>()) {
-                Some(Ok(inner)) => return *inner,
-                // Unreachable in practice (checked above); keep the error rather than panic.
-                Some(Err(inner)) => return Error::Io(std::io::Error::other(inner)),
-                None => return Error::Io(std::io::Error::other("unknown")),
-            }
-        }
-        Error::Io(e)
+        e.downcast::<Error>().unwrap_or_else(Error::Io)
     }
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::descriptor::Annotations;
 use crate::limits::MAX_MANIFEST_SIZE;
 use crate::raw::Document;
-use crate::{Descriptor, Error, Extra, MediaType};
+use crate::{Descriptor, Error, Extra, InvalidKind, MediaType};
 
 /// An image index (`application/vnd.oci.image.index.v1+json`) or Docker manifest list
 /// (`application/vnd.docker.distribution.manifest.list.v2+json`). Unknown fields are kept.
@@ -82,14 +82,17 @@ impl Document for Index {
         if let Some(v) = schema_version.filter(|v| *v != 2) {
             return Err(Error::Invalid {
                 what: "index",
-                reason: format!("schemaVersion {v} is not 2"),
+                kind: InvalidKind::SchemaVersion(v),
             });
         }
         if let Some(mt) = media_type {
             if !mt.is_index() && !matches!(mt, MediaType::Other(_)) {
                 return Err(Error::Invalid {
                     what: "index",
-                    reason: format!("mediaType {mt} is not an index"),
+                    kind: InvalidKind::WrongMediaType {
+                        media_type: mt.to_string(),
+                        expected: "an index",
+                    },
                 });
             }
         }

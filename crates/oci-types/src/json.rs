@@ -1,4 +1,5 @@
 //! Bounded JSON parsing for untrusted documents.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use serde::de::DeserializeOwned;
 
@@ -66,6 +67,7 @@ fn check_depth(bytes: &[u8], what: &'static str) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
 
     #[test]

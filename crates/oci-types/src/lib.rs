@@ -29,6 +29,7 @@
 //! # Limits
 //! Every parser of outside input is bounded by the constants in [`limits`].
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 pub mod base64;
@@ -36,6 +37,7 @@ mod config;
 mod descriptor;
 mod digest;
 mod error;
+pub mod fs;
 mod hashing;
 mod index;
 pub mod json;
@@ -52,7 +54,7 @@ mod verify;
 pub use config::{ConfigFile, ContainerConfig, Healthcheck, History, RootFs};
 pub use descriptor::{Annotations, Descriptor, ANNOTATION_REF_NAME};
 pub use digest::{Algorithm, Digest, Digester};
-pub use error::{Error, ReferenceErrorKind};
+pub use error::{Error, InvalidKind, ReferenceErrorKind};
 pub use hashing::{HashingReader, OnEnd};
 pub use index::Index;
 pub use manifest::Manifest;

@@ -28,3 +28,27 @@ pub const MAX_REFERENCE_LEN: usize = 4096;
 
 /// Longest platform string accepted by `Platform::from_str`.
 pub const MAX_PLATFORM_LEN: usize = 256;
+
+/// How deep indexes may nest inside indexes before a walk stops (reading or writing a layout,
+/// `find_*`, validation). Real images nest one or two levels.
+pub const MAX_INDEX_NESTING: usize = 16;
+
+/// The most pages of one paginated registry listing followed (tags, catalog, referrers): a
+/// registry that pages forever is cut off.
+pub const MAX_PAGES: usize = 10_000;
+
+/// Largest docker `config.json` (or credential helper answer) read: 4 MiB, far above any real
+/// one.
+pub const MAX_DOCKER_CONFIG_SIZE: u64 = 4 << 20;
+
+/// Largest registry error body read to report a failure.
+pub const MAX_ERROR_BODY: u64 = 64 << 10;
+
+/// Largest bearer-token response read (real ones are a few KiB).
+pub const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
+
+/// Largest certificate or key (PEM) file read.
+pub const MAX_PEM_FILE: u64 = 1 << 20;
+
+/// The most bytes read of a credential helper's stdout or stderr.
+pub const MAX_HELPER_OUTPUT: u64 = 1 << 20;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::descriptor::Annotations;
 use crate::limits::MAX_MANIFEST_SIZE;
 use crate::raw::Document;
-use crate::{Descriptor, Error, Extra, MediaType};
+use crate::{Descriptor, Error, Extra, InvalidKind, MediaType};
 
 /// An image manifest, OCI (`application/vnd.oci.image.manifest.v1+json`) or Docker schema2
 /// (`application/vnd.docker.distribution.manifest.v2+json`); both share this shape.
@@ -89,14 +89,17 @@ impl Document for Manifest {
         if let Some(v) = schema_version.filter(|v| *v != 2) {
             return Err(Error::Invalid {
                 what: "manifest",
-                reason: format!("schemaVersion {v} is not 2"),
+                kind: InvalidKind::SchemaVersion(v),
             });
         }
         if let Some(mt) = media_type {
             if mt.is_index() || mt.is_schema1() || mt.is_layer() || mt.is_config() {
                 return Err(Error::Invalid {
                     what: "manifest",
-                    reason: format!("mediaType {mt} is not an image manifest"),
+                    kind: InvalidKind::WrongMediaType {
+                        media_type: mt.to_string(),
+                        expected: "an image manifest",
+                    },
                 });
             }
         }

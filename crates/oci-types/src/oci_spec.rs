@@ -36,8 +36,11 @@ use crate::{
     MediaType, Platform, RootFs,
 };
 
-fn invalid(what: &'static str, reason: String) -> Error {
-    Error::Invalid { what, reason }
+fn invalid(what: &'static str, message: String) -> Error {
+    Error::Invalid {
+        what,
+        kind: crate::InvalidKind::OciSpec(message),
+    }
 }
 
 fn media_type_to_spec(m: &MediaType) -> spec::MediaType {

@@ -1,4 +1,5 @@
 //! Platforms (`os/arch[/variant]`), their normalisation and matching.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::fmt;
 use std::str::FromStr;
@@ -182,7 +183,10 @@ impl FromStr for Platform {
                 return Err(invalid(s, "components must be [A-Za-z0-9_.-]+"));
             }
         }
-        let mut p = Platform::new(parts[0], parts[1]);
+        let [os, architecture, ..] = parts.as_slice() else {
+            return Err(invalid(s, "expected os/arch[/variant]"));
+        };
+        let mut p = Platform::new(*os, *architecture);
         p.variant = parts.get(2).map(|v| (*v).to_owned());
         Ok(p)
     }
@@ -200,6 +204,7 @@ impl fmt::Display for Platform {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
 
     #[track_caller]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{json, Descriptor, Digest, Error, MediaType};
+use crate::{json, Descriptor, Digest, Error, InvalidKind, MediaType};
 
 /// A JSON document type of this crate ([`crate::Manifest`], [`crate::Index`],
 /// [`crate::ConfigFile`]): its name in errors, its size cap and its checks.
@@ -102,7 +102,7 @@ impl<T: Document> Raw<T> {
     pub fn from_value(value: T) -> Result<Raw<T>, Error> {
         let bytes = serde_json::to_vec(&value).map_err(|e| Error::Invalid {
             what: T::KIND,
-            reason: format!("cannot serialise: {e}"),
+            kind: InvalidKind::Serialize(e.to_string()),
         })?;
         let digest = Digest::sha256(&bytes);
         Ok(Raw {

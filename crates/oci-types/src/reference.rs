@@ -14,6 +14,7 @@
 //! digest           := algorithm ":" [0-9a-fA-F]{32,}
 //! algorithm        := [A-Za-z][A-Za-z0-9]* ( [-_+.] [A-Za-z][A-Za-z0-9]* )*
 //! ```
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use std::borrow::Cow;
 use std::fmt;
@@ -449,8 +450,8 @@ fn is_domain_component(c: &str) -> bool {
     let b = c.as_bytes();
     !b.is_empty()
         && b.iter().all(|&x| x.is_ascii_alphanumeric() || x == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
+        && b.first() != Some(&b'-')
+        && b.last() != Some(&b'-')
 }
 
 /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
@@ -459,8 +460,8 @@ fn is_tag(t: &str) -> bool {
     let b = t.as_bytes();
     !b.is_empty()
         && b.len() <= MAX_TAG_LEN
-        && word(b[0])
-        && b[1..].iter().all(|&x| word(x) || x == b'.' || x == b'-')
+        && b.first().is_some_and(|&x| word(x))
+        && b.iter().skip(1).all(|&x| word(x) || x == b'.' || x == b'-')
 }
 
 /// The reference grammar's digest: `algorithm ":" [0-9a-fA-F]{32,}`, algorithm components
@@ -473,7 +474,8 @@ fn is_digest_syntax(d: &str) -> bool {
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
         && algorithm.split(['-', '_', '+', '.']).all(|c| {
             let b = c.as_bytes();
-            !b.is_empty() && b[0].is_ascii_alphabetic() && b.iter().all(u8::is_ascii_alphanumeric)
+            b.first().is_some_and(u8::is_ascii_alphabetic)
+                && b.iter().all(u8::is_ascii_alphanumeric)
         })
 }
 

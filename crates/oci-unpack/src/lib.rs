@@ -38,6 +38,7 @@
 //! [`Error::Hostile`] naming the layer and the entry ([`Options::lenient`] skips them with a
 //! warning instead). Linux 5.6 or later is needed for `openat2`.
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 mod apply;

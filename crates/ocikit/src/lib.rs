@@ -6,6 +6,7 @@
 //! assert_eq!(d.algorithm().as_str(), "sha256");
 //! ```
 #![forbid(unsafe_code)]
+#![warn(clippy::expect_used)] // library code returns typed errors; tests may expect (clippy.toml)
 #![warn(missing_docs)]
 
 pub use oci_content as content;

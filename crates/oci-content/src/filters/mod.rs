@@ -36,6 +36,7 @@ mod scanner;
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::InvalidArgumentKind;
 use crate::{Error, Result};
 
 /// Maps field paths of an object to values, for matching (containerd's `Adaptor`).
@@ -186,7 +187,7 @@ impl Filter {
         }
         parser::Parser::new(input)
             .parse()
-            .map_err(|e| Error::invalid("filter", format!("filters: {e}")))
+            .map_err(|e| Error::invalid("filter", InvalidArgumentKind::Filter(e.to_string())))
     }
 
     /// The selectors.

@@ -1,4 +1,5 @@
 //! The recursive-descent parser of containerd's filter syntax (`pkg/filters/parser.go`).
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 use super::quote::unquote;
 use super::scanner::{Rune, Scanner, Token};

@@ -2,6 +2,7 @@
 //! the quote), after containerd's `pkg/filters/quote.go`; and the quoting [`Display`] uses.
 //!
 //! [`Display`]: std::fmt::Display
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 /// Decodes a quoted literal including its quotes. `None` on a syntax error, or when escapes
 /// produce bytes that are not UTF-8 (Go would keep such bytes; Rust strings cannot).
@@ -37,11 +38,11 @@ fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
     }
     if c != '\\' {
         let n = c.len_utf8();
-        return Some((s.as_bytes()[..n].to_vec(), &s[n..]));
+        return Some((s.as_bytes().get(..n)?.to_vec(), s.get(n..)?));
     }
     let b = s.as_bytes();
     let esc = *b.get(1)?;
-    let rest = &b[2..];
+    let rest = b.get(2..)?;
     let simple = |v: u8| Some((vec![v], s.get(2..)?));
     match esc {
         b'a' => simple(0x07),
@@ -118,6 +119,7 @@ pub(super) fn quote(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
 
     #[test]

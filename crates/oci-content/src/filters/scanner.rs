@@ -1,4 +1,5 @@
 //! The tokenizer of containerd's filter syntax, rune for rune as `pkg/filters/scanner.go`.
+#![warn(clippy::indexing_slicing)] // parser of outside input: every index is checked
 
 /// A rune as the scanner sees it: a character, the end of input, or an illegal rune
 /// (NUL or U+FFFD, which Go's scanner rejects).
@@ -218,6 +219,7 @@ pub(super) fn is_value(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)] // tests index what they just asserted
     use super::*;
 
     fn tokens(input: &str) -> Vec<(usize, Token, String)> {

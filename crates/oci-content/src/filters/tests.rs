@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
+use crate::InvalidArgumentKind;
 
 /// A test object with a name, another string field and labels.
 #[derive(Debug, PartialEq)]
@@ -79,7 +80,10 @@ fn matching(input: &str) -> Vec<usize> {
 fn error(input: &str) -> String {
     match Filter::parse(input) {
         Ok(f) => panic!("{input:?} parsed as {f:?}"),
-        Err(Error::InvalidArgument { reason, .. }) => reason,
+        Err(Error::InvalidArgument {
+            kind: InvalidArgumentKind::Filter(message),
+            ..
+        }) => format!("filters: {message}"),
         Err(e) => panic!("{input:?}: wrong error {e}"),
     }
 }

@@ -1,42 +1,35 @@
 //! File-system helpers of the local store: durable renames, file identity, locks, and the
 //! small text files of an ingest.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::{timefmt, Error, Result};
 
-/// Makes a directory's entries durable (a no-op where directories cannot be opened).
-pub(super) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        let d = File::open(dir).map_err(|e| Error::io("open directory", dir, e))?;
-        d.sync_all()
-            .map_err(|e| Error::io("fsync directory", dir, e))?;
+impl From<oci_types::fs::FsError> for Error {
+    fn from(e: oci_types::fs::FsError) -> Error {
+        Error::io(e.op.as_str(), e.path, e.source)
     }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
-/// Writes `bytes` to `path` through `path.tmp` and a rename, so readers see the old or the
-/// new contents, never a mix. Callers hold the lock of the directory's ingest or labels.
+/// Makes a directory's entries durable (a no-op where directories cannot be opened).
+pub(super) fn sync_dir(dir: &Path) -> Result<()> {
+    Ok(oci_types::fs::sync_dir(dir)?)
+}
+
+/// Writes `bytes` to `path` through `path.tmp`, an fsync and a rename (then an fsync of the
+/// directory), so readers see the old or the new contents, never a mix, and a crash leaves
+/// one of the two. Callers hold the lock of the directory's ingest or labels.
 pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
-        .map_err(|e| Error::io("create", &tmp, e))?;
-    f.write_all(bytes)
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))
+    Ok(oci_types::fs::replace_file(
+        &PathBuf::from(tmp),
+        path,
+        bytes,
+    )?)
 }
 
 /// Tries to take the exclusive lock of `file` without waiting; `Ok(false)` when another

@@ -335,7 +335,7 @@ impl IngestManager for LocalStore {
 
     fn abort(&self, reference: &str) -> Result<()> {
         if reference.is_empty() {
-            return Err(Error::invalid("ref", "ref must not be empty"));
+            return Err(Error::invalid("ref", crate::InvalidArgumentKind::EmptyRef));
         }
         let dir = self.ingest_path(reference);
         if !dir.is_dir() {

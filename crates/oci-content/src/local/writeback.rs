@@ -15,8 +15,8 @@ use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
 /// Bytes written between two background syncs. Smaller blobs are never synced in the
-/// background. Measured on `ocikit convert` of a 512 MiB tar (docs/ARCHITECTURE.md,
-/// Measurements): the commit's fsync of the 228 MB layer went from 82 ms to a few.
+/// background. Measured on `ocikit convert` of a 512 MiB tar (docs/BENCHMARKS.md):
+/// the commit's fsync of the 228 MB layer went from 82 ms to a few.
 pub(super) const WRITEBACK_EVERY: u64 = 16 << 20;
 
 /// The background syncs of one writer.

@@ -12,6 +12,7 @@ use super::fsutil::{make_read_only, remove_tree, same_file, sync_dir};
 use super::ingest::{self, DATA};
 use super::writeback::Writeback;
 use super::LocalStore;
+use crate::InvalidArgumentKind;
 use crate::{CommitOpts, Error, Precondition, Result, Status, Subject, Writer};
 
 const HASH_BUFFER_SIZE: usize = 1 << 20;
@@ -49,7 +50,8 @@ fn hash_prefix(
     algorithm: &Algorithm,
     len: u64,
 ) -> Result<Digester> {
-    let mut d = Digester::new(algorithm).map_err(|e| Error::invalid("digest", e.to_string()))?;
+    let mut d = Digester::new(algorithm)
+        .map_err(|e| Error::invalid("digest", InvalidArgumentKind::Types(Box::new(e))))?;
     let mut buf = vec![0u8; HASH_BUFFER_SIZE];
     let mut at = 0u64;
     while at < len {
@@ -142,8 +144,9 @@ impl LocalWriter {
                         let _ = remove_tree(&dir);
                         return Err(e);
                     }
-                    let digester = Digester::new(&algorithm)
-                        .map_err(|e| Error::invalid("digest", e.to_string()))?;
+                    let digester = Digester::new(&algorithm).map_err(|e| {
+                        Error::invalid("digest", InvalidArgumentKind::Types(Box::new(e)))
+                    })?;
                     (digester, 0, now, now, total)
                 }
             };
@@ -410,10 +413,11 @@ impl Writer for LocalWriter {
         if size > self.offset {
             return Err(Error::invalid(
                 "size",
-                format!(
-                    "cannot truncate ingest {:?} to {size} bytes: it has {}",
-                    self.reference, self.offset
-                ),
+                InvalidArgumentKind::TruncatePastEnd {
+                    reference: self.reference.clone(),
+                    size,
+                    len: self.offset,
+                },
             ));
         }
         file.set_len(size)

@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use oci_layout::{Error, Layout};
+use oci_layout::{Error, Layout, NotALayoutKind};
 use oci_partial::random;
 use oci_types::{Index, MediaType};
 
@@ -47,14 +47,26 @@ fn open_refuses_what_is_not_a_layout() {
     let missing = dir.path().join("missing");
     let e = Layout::open(&missing).unwrap_err();
     assert!(
-        matches!(e, Error::NotALayout { .. }) && e.is_not_found(),
+        matches!(
+            e,
+            Error::NotALayout {
+                kind: NotALayoutKind::Missing,
+                ..
+            }
+        ) && e.is_not_found(),
         "{e}"
     );
     assert!(!missing.exists(), "open must not create anything");
 
     let e = Layout::open(dir.path()).unwrap_err();
     assert!(
-        matches!(&e, Error::NotALayout { reason, .. } if reason.contains("oci-layout")),
+        matches!(
+            e,
+            Error::NotALayout {
+                kind: NotALayoutKind::NoLayoutFile,
+                ..
+            }
+        ),
         "{e}"
     );
     assert!(
@@ -66,7 +78,10 @@ fn open_refuses_what_is_not_a_layout() {
     fs::write(&file, b"x").unwrap();
     assert!(matches!(
         Layout::open(&file).unwrap_err(),
-        Error::NotALayout { .. }
+        Error::NotALayout {
+            kind: NotALayoutKind::NotADirectory,
+            ..
+        }
     ));
 
     // A header without index.json.
@@ -77,7 +92,13 @@ fn open_refuses_what_is_not_a_layout() {
     .unwrap();
     let e = Layout::open(dir.path()).unwrap_err();
     assert!(
-        matches!(&e, Error::NotALayout { reason, .. } if reason.contains("index.json")),
+        matches!(
+            e,
+            Error::NotALayout {
+                kind: NotALayoutKind::NoIndex,
+                ..
+            }
+        ),
         "{e}"
     );
 }

@@ -1,6 +1,8 @@
 //! [`MemoryRegistry`]: an in-memory registry with the referrers API of distribution spec 1.1,
 //! which Debian's `docker-registry` (2.8) lacks.
 
+#![allow(clippy::expect_used)] // test support: a registry that cannot bind a loopback port fails its test
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -1,7 +1,7 @@
 //! Bad documents get the right typed error, never a panic.
 
 use oci_types::limits::{MAX_CONFIG_SIZE, MAX_JSON_DEPTH, MAX_MANIFEST_SIZE};
-use oci_types::{ConfigFile, Digest, Error, Index, Manifest, Raw};
+use oci_types::{ConfigFile, Digest, Error, Index, InvalidKind, Manifest, Raw};
 use serde_json::{json, Value};
 
 use crate::data;
@@ -28,15 +28,26 @@ fn assert_json_error(r: Result<impl std::fmt::Debug, Error>, needle: &str) {
 }
 
 #[track_caller]
-fn assert_invalid(r: Result<impl std::fmt::Debug, Error>, what_expected: &str, needle: &str) {
+fn assert_invalid(r: Result<impl std::fmt::Debug, Error>, what_expected: &str, want: InvalidKind) {
     match r {
-        Err(Error::Invalid { what, reason }) => {
+        Err(Error::Invalid { what, kind }) => {
             assert_eq!(what, what_expected);
-            assert!(reason.contains(needle), "{reason:?} lacks {needle:?}");
+            assert_eq!(kind, want);
         }
-        other => panic!("expected Error::Invalid({needle:?}), got {other:?}"),
+        other => panic!("expected Error::Invalid({want:?}), got {other:?}"),
     }
 }
+
+/// The kind of a document whose `mediaType` is `media_type` where `expected` was wanted.
+fn wrong(media_type: &str, expected: &'static str) -> InvalidKind {
+    InvalidKind::WrongMediaType {
+        media_type: media_type.to_owned(),
+        expected,
+    }
+}
+
+const MANIFEST: &str = "an image manifest";
+const INDEX: &str = "an index";
 
 #[test]
 fn schema_version_must_be_2() {
@@ -46,13 +57,13 @@ fn schema_version_must_be_2() {
         assert_invalid(
             parse_manifest(&v),
             "manifest",
-            &format!("schemaVersion {version}"),
+            InvalidKind::SchemaVersion(version),
         );
         let index = format!(r#"{{"schemaVersion":{version},"manifests":[]}}"#);
         assert_invalid(
             Raw::<Index>::parse(index.into_bytes()),
             "index",
-            "schemaVersion",
+            InvalidKind::SchemaVersion(version),
         );
     }
     let mut v = manifest_value();
@@ -75,51 +86,80 @@ fn docker_schema1_is_refused_clearly() {
    "history": [{"v1Compatibility": "{\"id\":\"e45a5af57b00862e5ef5782a9925979a02ba2b12dff832fd0991335f4a11e5c5\"}"}],
    "signatures": []
 }"#;
-    assert_invalid(Manifest::from_slice(schema1), "manifest", "schemaVersion 1");
+    assert_invalid(
+        Manifest::from_slice(schema1),
+        "manifest",
+        InvalidKind::SchemaVersion(1),
+    );
     assert_invalid(
         Raw::<Manifest>::parse(schema1.to_vec()),
         "manifest",
-        "schemaVersion 1",
+        InvalidKind::SchemaVersion(1),
     );
-    assert_invalid(Index::from_slice(schema1), "index", "schemaVersion 1");
+    assert_invalid(
+        Index::from_slice(schema1),
+        "index",
+        InvalidKind::SchemaVersion(1),
+    );
 
     // Signed schema1 announced by media type.
     let mut v = manifest_value();
     v["mediaType"] = json!("application/vnd.docker.distribution.manifest.v1+prettyjws");
-    assert_invalid(parse_manifest(&v), "manifest", "v1+prettyjws");
+    assert_invalid(
+        parse_manifest(&v),
+        "manifest",
+        wrong(
+            "application/vnd.docker.distribution.manifest.v1+prettyjws",
+            MANIFEST,
+        ),
+    );
 }
 
 #[test]
 fn wrong_kind_of_document() {
     // An index given where a manifest is expected, with and without the manifest's fields.
     let index = data("oci-image-index.json");
-    assert_invalid(Manifest::from_slice(&index), "manifest", "image.index");
+    assert_invalid(
+        Manifest::from_slice(&index),
+        "manifest",
+        wrong("application/vnd.oci.image.index.v1+json", MANIFEST),
+    );
     let docker_list = data("docker-manifest-list.json");
     assert_invalid(
         Manifest::from_slice(&docker_list),
         "manifest",
-        "manifest.list",
+        wrong(
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+            MANIFEST,
+        ),
     );
     let mut v = manifest_value();
     v["mediaType"] = json!("application/vnd.oci.image.index.v1+json");
-    assert_invalid(parse_manifest(&v), "manifest", "not an image manifest");
+    assert_invalid(
+        parse_manifest(&v),
+        "manifest",
+        wrong("application/vnd.oci.image.index.v1+json", MANIFEST),
+    );
     for mt in [
         "application/vnd.oci.image.config.v1+json",
         "application/vnd.oci.image.layer.v1.tar",
     ] {
         v["mediaType"] = json!(mt);
-        assert_invalid(parse_manifest(&v), "manifest", "not an image manifest");
+        assert_invalid(parse_manifest(&v), "manifest", wrong(mt, MANIFEST));
     }
     // And a manifest where an index is expected.
     assert_invalid(
         Index::from_slice(&data("oci-image-manifest.json")),
         "index",
-        "not an index",
+        wrong("application/vnd.oci.image.manifest.v1+json", INDEX),
     );
     assert_invalid(
         Index::from_slice(&data("docker-manifest.json")),
         "index",
-        "not an index",
+        wrong(
+            "application/vnd.docker.distribution.manifest.v2+json",
+            INDEX,
+        ),
     );
 }
 

@@ -6,9 +6,11 @@ mod descriptor_data;
 mod errors;
 mod examples;
 mod fixtures;
+mod fs;
 #[cfg(feature = "oci-spec")]
 mod oci_spec;
 mod props;
+mod reference;
 mod unknown_fields;
 
 use std::path::PathBuf;

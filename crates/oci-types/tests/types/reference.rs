@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)] // tests
 //! Image references, against the test tables of github.com/distribution/reference
 //! (reference_test.go, normalize_test.go, regexp_test.go), plus round-trip proptests.
 //!
@@ -17,7 +16,7 @@ enum Mode {
     /// `FromStr` (distribution's `ParseNormalizedNamed`).
     Normalized,
 }
-use Mode::{Normalized as N, Strict as S};
+use self::Mode::{Normalized as N, Strict as S};
 
 /// What a row expects.
 #[derive(Debug)]

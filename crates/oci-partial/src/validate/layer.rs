@@ -1,0 +1,456 @@
+//! The checks of layers: one pass over each compressed stream, hashed and decompressed as it
+//! passes, compared with every claim about it.
+
+use super::*;
+use crate::Layer;
+
+/// What a layer's bytes really are, as measured by [`digest_layer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LayerDigests {
+    /// The sha256 digest of the compressed stream.
+    pub digest: Digest,
+    /// The length of the compressed stream.
+    pub size: u64,
+    /// The sha256 digest of the decompressed stream (the diff_id); `None` when the media type
+    /// names no known compression, so the stream could not be decompressed.
+    pub diff_id: Option<Digest>,
+    /// The length of the decompressed stream; `None` with `diff_id`.
+    pub uncompressed_size: Option<u64>,
+}
+
+/// Measures a layer in one pass over its compressed stream: digest and size of the bytes as
+/// stored, and (decompressing by the layer's media type as they pass) digest and size of the
+/// uncompressed tar. Memory use is a few buffers, whatever the layer's size.
+///
+/// Fails when the stream cannot be read or decompressed; the error of a source that verifies
+/// what it reads (a digest or size mismatch) comes back as [`Error::Types`].
+///
+/// ```
+/// use std::sync::Arc;
+/// # #[cfg(feature = "testing")] {
+/// use oci_partial::{digest_layer, random, Layer};
+/// let layer = random::layer(7, 1000);
+/// let m = digest_layer(layer.as_ref()).unwrap();
+/// assert_eq!(m.digest, layer.digest().unwrap());
+/// assert_eq!(m.diff_id, Some(layer.diff_id().unwrap()));
+/// # }
+/// ```
+pub fn digest_layer(layer: &dyn Layer) -> Result<LayerDigests> {
+    let compression = layer.media_type()?.compression();
+    let stream = layer.compressed()?;
+    let m = measure(stream, compression, &Algorithm::Sha256, &Algorithm::Sha256)?;
+    let (diff_id, uncompressed_size) = match m.diff {
+        Diff::Computed(d, n) => (Some(d), Some(n)),
+        Diff::Unknown => (None, None),
+        Diff::Failed(e) => return Err(Error::io("decompressing layer", e)),
+    };
+    Ok(LayerDigests {
+        digest: m.digest,
+        size: m.size,
+        diff_id,
+        uncompressed_size,
+    })
+}
+
+impl Validator {
+    pub(super) fn measure_layer(&mut self, i: usize, layer: &dyn Layer) -> Option<Measured> {
+        let loc = Location::Layer(i);
+        // A media type that cannot be had is reported with the other claims; the blob is
+        // still hashed, as opaque.
+        let compression = layer.media_type().ok().and_then(|m| m.compression());
+        // Hash with the algorithms the layer claims (sha256 when unknown, e.g. a streaming
+        // layer that only knows its digests once read).
+        let digest_alg = algorithm_of(layer.digest().ok().as_ref());
+        let diff_alg = algorithm_of(layer.diff_id().ok().as_ref());
+        let stream = self.claim(loc.clone(), "read", layer.compressed())?;
+        match measure(stream, compression, &digest_alg, &diff_alg) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.read_failure(loc, "digest", "compressed content", e);
+                None
+            }
+        }
+    }
+
+    pub(super) fn layers(
+        &mut self,
+        image: &dyn Image,
+        layers: &[Arc<dyn Layer>],
+        measured: &[Option<Measured>],
+        manifest: &Manifest,
+        config: Option<&ConfigFile>,
+        artifact: bool,
+    ) {
+        self.compare(
+            Location::Manifest,
+            "layer count",
+            &manifest.layers.len(),
+            "manifest",
+            &layers.len(),
+            "Image::layers",
+        );
+        let diff_ids = config.map(|c| &c.rootfs.diff_ids);
+        if let Some(d) = diff_ids {
+            self.compare(
+                Location::Config,
+                "diff_ids count",
+                &d.len(),
+                "config rootfs.diff_ids",
+                &manifest.layers.len(),
+                "manifest layers",
+            );
+        }
+        for (i, layer) in layers.iter().enumerate() {
+            let loc = Location::Layer(i);
+            let entry = manifest.layers.get(i);
+            let config_diff_id = diff_ids.and_then(|d| d.get(i));
+            let m = measured.get(i).and_then(Option::as_ref);
+
+            let digest = self.claim(loc.clone(), "digest", layer.digest());
+            let size = self.claim(loc.clone(), "size", layer.size());
+            let media_type = self.claim(loc.clone(), "media_type", layer.media_type());
+            let diff_id = if artifact {
+                None
+            } else {
+                self.claim(loc.clone(), "diff_id", layer.diff_id())
+            };
+
+            // The manifest entry and the layer's descriptor against the layer's claims.
+            if let Some(e) = entry {
+                if let Some(mt) = &media_type {
+                    self.compare(
+                        loc.clone(),
+                        "media_type",
+                        &e.media_type,
+                        "manifest",
+                        mt,
+                        "Layer::media_type",
+                    );
+                }
+                if let Some(d) = self.claim(loc.clone(), "descriptor", layer.descriptor()) {
+                    self.compare(
+                        loc.clone(),
+                        "media_type",
+                        &e.media_type,
+                        "manifest",
+                        &d.media_type,
+                        "Layer::descriptor",
+                    );
+                    self.compare(
+                        loc.clone(),
+                        "digest",
+                        &e.digest,
+                        "manifest",
+                        &d.digest,
+                        "Layer::descriptor",
+                    );
+                    self.compare(
+                        loc.clone(),
+                        "size",
+                        &e.size,
+                        "manifest",
+                        &d.size,
+                        "Layer::descriptor",
+                    );
+                }
+            }
+
+            if let Some(m) = m {
+                // Content against every claim.
+                if let Some(d) = &digest {
+                    self.compare(
+                        loc.clone(),
+                        "digest",
+                        d,
+                        "Layer::digest",
+                        &m.digest,
+                        "compressed content",
+                    );
+                }
+                if let Some(e) = entry {
+                    self.compare(
+                        loc.clone(),
+                        "digest",
+                        &e.digest,
+                        "manifest",
+                        &m.digest,
+                        "compressed content",
+                    );
+                    self.compare(
+                        loc.clone(),
+                        "size",
+                        &e.size,
+                        "manifest",
+                        &m.size,
+                        "compressed content",
+                    );
+                }
+                if let Some(s) = size {
+                    self.compare(
+                        loc.clone(),
+                        "size",
+                        &s,
+                        "Layer::size",
+                        &m.size,
+                        "compressed content",
+                    );
+                }
+                if !artifact {
+                    let actual_diff = match &m.diff {
+                        Diff::Computed(d, _) => Some(d.clone()),
+                        Diff::Unknown => None,
+                        Diff::Failed(e) => {
+                            self.invalid(
+                                loc.clone(),
+                                "diff_id",
+                                format!("decompressing compressed content: {e}"),
+                            );
+                            None
+                        }
+                    };
+                    if let Some(actual) = &actual_diff {
+                        if let Some(d) = &diff_id {
+                            self.compare(
+                                loc.clone(),
+                                "diff_id",
+                                d,
+                                "Layer::diff_id",
+                                actual,
+                                "decompressed content",
+                            );
+                        }
+                        if let Some(c) = config_diff_id {
+                            self.compare(
+                                loc.clone(),
+                                "diff_id",
+                                c,
+                                "config rootfs.diff_ids",
+                                actual,
+                                "decompressed content",
+                            );
+                        }
+                    }
+                    // The layer's own uncompressed stream must agree too (sources may store
+                    // the tar and compress on the fly, or the other way round).
+                    let reference = actual_diff.as_ref().or(diff_id.as_ref());
+                    self.uncompressed(i, layer.as_ref(), reference, config_diff_id);
+                }
+            } else if self.opts.fast {
+                // Claims against claims only.
+                if let (Some(e), Some(d)) = (entry, &digest) {
+                    self.compare(
+                        loc.clone(),
+                        "digest",
+                        &e.digest,
+                        "manifest",
+                        d,
+                        "Layer::digest",
+                    );
+                }
+                if let (Some(e), Some(s)) = (entry, size) {
+                    self.compare(loc.clone(), "size", &e.size, "manifest", &s, "Layer::size");
+                }
+                if let (Some(c), Some(d)) = (config_diff_id, &diff_id) {
+                    self.compare(
+                        loc.clone(),
+                        "diff_id",
+                        c,
+                        "config rootfs.diff_ids",
+                        d,
+                        "Layer::diff_id",
+                    );
+                }
+                match layer.exists() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.invalid(loc.clone(), "exists", "the layer's blob does not exist")
+                    }
+                    Err(e) => self.invalid(loc.clone(), "exists", e),
+                }
+            }
+
+            // Look-ups by digest and diff_id find this layer.
+            if let Some(d) = &digest {
+                match image.layer_by_digest(d) {
+                    Ok(found) => {
+                        if let Some(fd) = self.claim(loc.clone(), "layer_by_digest", found.digest())
+                        {
+                            self.compare(
+                                loc.clone(),
+                                "layer_by_digest",
+                                d,
+                                "Layer::digest",
+                                &fd,
+                                "Image::layer_by_digest",
+                            );
+                        }
+                    }
+                    Err(e) => self.invalid(loc.clone(), "layer_by_digest", e),
+                }
+            }
+            if let Some(d) = &diff_id {
+                match image.layer_by_diff_id(d) {
+                    Ok(found) => {
+                        if let Some(fd) =
+                            self.claim(loc.clone(), "layer_by_diff_id", found.diff_id())
+                        {
+                            self.compare(
+                                loc.clone(),
+                                "layer_by_diff_id",
+                                d,
+                                "Layer::diff_id",
+                                &fd,
+                                "Image::layer_by_diff_id",
+                            );
+                        }
+                    }
+                    Err(e) => self.invalid(loc.clone(), "layer_by_diff_id", e),
+                }
+            }
+        }
+    }
+
+    /// Hashes [`Layer::uncompressed`] and compares it with the diff_id found by decompressing
+    /// (or, failing that, claimed).
+    pub(super) fn uncompressed(
+        &mut self,
+        i: usize,
+        layer: &dyn Layer,
+        reference: Option<&Digest>,
+        config: Option<&Digest>,
+    ) {
+        let loc = Location::Layer(i);
+        let mut stream = match layer.uncompressed() {
+            Ok(s) => s,
+            // A one-shot streaming layer whose stream was read for the digest.
+            Err(Error::Consumed) => return,
+            Err(e) => {
+                return self.invalid(loc, "diff_id", format!("opening uncompressed content: {e}"))
+            }
+        };
+        let expected = reference.or(config);
+        let mut d = match Digester::new(&algorithm_of(expected)) {
+            Ok(d) => d,
+            Err(e) => return self.invalid(loc, "diff_id", e),
+        };
+        if let Err(e) = io::copy(&mut stream, &mut d) {
+            return self.read_failure(
+                loc,
+                "diff_id",
+                "Layer::uncompressed",
+                Error::io("reading", e),
+            );
+        }
+        let actual = d.finish();
+        match (reference, config) {
+            (Some(r), _) => self.compare(
+                loc,
+                "diff_id",
+                r,
+                "decompressed content",
+                &actual,
+                "Layer::uncompressed",
+            ),
+            (None, Some(c)) => self.compare(
+                loc,
+                "diff_id",
+                c,
+                "config rootfs.diff_ids",
+                &actual,
+                "Layer::uncompressed",
+            ),
+            (None, None) => {}
+        }
+    }
+}
+
+/// The decompressed side of a measurement.
+#[derive(Debug)]
+pub(super) enum Diff {
+    /// Digest and size of the decompressed stream.
+    Computed(Digest, u64),
+    /// The media type names no known compression.
+    Unknown,
+    /// The stream did not decompress (the compressed digest and size are still valid).
+    Failed(io::Error),
+}
+
+#[derive(Debug)]
+pub(super) struct Measured {
+    pub(super) digest: Digest,
+    pub(super) size: u64,
+    pub(super) diff: Diff,
+}
+
+/// Remembers an error of the inner reader, so that a failure of the source can be told apart
+/// from a failure of the decompressor reading through it.
+struct SourceErrors<R> {
+    inner: R,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> Read for SourceErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.error.is_some() {
+            return Err(io::Error::other("the source stream failed earlier"));
+        }
+        loop {
+            match self.inner.read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let msg = e.to_string();
+                    self.error = Some(e);
+                    return Err(io::Error::other(format!("source stream failed: {msg}")));
+                }
+            }
+        }
+    }
+}
+
+/// One pass over a compressed stream: hashes it and, when `compression` is known, the
+/// decompressed bytes as well (both through [`HashingReader`], the decoder from
+/// [`crate::compression::decoder`]). Fails only when the source itself fails.
+fn measure(
+    stream: impl Read + Send,
+    compression: Option<Compression>,
+    digest_alg: &Algorithm,
+    diff_alg: &Algorithm,
+) -> Result<Measured> {
+    let mut src = HashingReader::with_algorithm(
+        SourceErrors {
+            inner: stream,
+            error: None,
+        },
+        digest_alg,
+    )?;
+    let decoded: Option<io::Result<(Digest, u64)>> = match compression {
+        Some(c @ (Compression::Gzip | Compression::Zstd | Compression::None)) => {
+            Some(crate::compression::decoder(&mut src, c).and_then(|dec| {
+                let mut plain =
+                    HashingReader::with_algorithm(dec, diff_alg).map_err(io::Error::other)?;
+                io::copy(&mut plain, &mut io::sink())?;
+                Ok((plain.digest(), plain.bytes_read()))
+            }))
+        }
+        // Compression is non-exhaustive upstream: an unknown kind is treated as opaque.
+        Some(_) | None => None,
+    };
+    // Read to the end, so the digest covers every byte even when decompression stopped
+    // early (a corrupt stream, or trailing bytes after the last frame).
+    let drained = io::copy(&mut src, &mut io::sink());
+    let size = src.bytes_read();
+    let digest = src.digest();
+    let mut inner = src.into_inner();
+    if let Some(e) = inner.error.take() {
+        return Err(Error::io("reading compressed layer", e));
+    }
+    drained.map_err(|e| Error::io("reading compressed layer", e))?;
+    let diff = match decoded {
+        Some(Ok((d, n))) => Diff::Computed(d, n),
+        Some(Err(e)) => Diff::Failed(e),
+        None => Diff::Unknown,
+    };
+    Ok(Measured { digest, size, diff })
+}
