@@ -82,7 +82,8 @@ impl ClientBuilder {
 
     /// The size of one `PATCH` of a chunked upload (at least 64 KiB; default
     /// [`crate::DEFAULT_CHUNK_SIZE`]). A chunk is held in memory until the registry accepted it, so
-    /// that a cut-off chunk can be sent again; two chunks are in memory at once.
+    /// that a cut-off chunk can be sent again; up to three chunks are in memory at once (one sent,
+    /// one queued, one being read).
     pub fn chunk_size(mut self, bytes: usize) -> Self {
         self.options.chunk_size = bytes.max(64 << 10);
         self
