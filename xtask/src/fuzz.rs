@@ -29,12 +29,9 @@ const DEFAULT_SECONDS: u64 = 60;
 /// Seconds per target for the smoke run of `cargo xtask ci`.
 const SMOKE_SECONDS: u64 = 5;
 /// Targets the CI smoke builds but does not run, and why. A target belongs here only while a
-/// finding of its own is being worked on: it is still run by `cargo xtask fuzz`.
-const SMOKE_SKIP: &[(&str, &str)] = &[(
-    "tar_differential",
-    "it still finds, within seconds, inputs on which the tar crate differs from Go's reader \
-     (and so from ours); each is sorted into a bug of ours or an oracle rule by hand",
-)];
+/// finding of its own is being worked on: it is still run by `cargo xtask fuzz`. (Empty
+/// since `tar_differential` ran 10 minutes without a finding.)
+const SMOKE_SKIP: &[(&str, &str)] = &[];
 /// Overrides [`SMOKE_SECONDS`].
 const SMOKE_SECONDS_ENV: &str = "OCIKIT_FUZZ_SECONDS";
 

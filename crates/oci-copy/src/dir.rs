@@ -5,7 +5,7 @@
 //!
 //! Written into a temporary directory beside the destination and renamed into place; an
 //! existing destination (which must be a `dir:` copy, with its `version` file, or empty) is
-//! moved aside and removed only once the new one is in place.
+//! exchanged with it in one `renameat2(RENAME_EXCHANGE)` and removed only then.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -257,6 +257,28 @@ fn replace(path: &Path, fill: impl FnOnce(&Path) -> Result<Digest>) -> Result<Di
     write_file(&tmp.path().join("version"), VERSION)?;
     let digest = fill(tmp.path())?;
     if path.exists() {
+        // One atomic exchange: at no moment is `path` missing, so a process killed here
+        // leaves the old copy or the new one in place (and the other in the temporary
+        // directory, which the next write removes). A filesystem without RENAME_EXCHANGE
+        // gets two renames, with a moment between them where `path` is absent.
+        match rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            tmp.path(),
+            rustix::fs::CWD,
+            path,
+            rustix::fs::RenameFlags::EXCHANGE,
+        ) {
+            // `tmp` now holds the old copy: its guard removes it.
+            Ok(()) => return Ok(digest),
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {}
+            Err(e) => {
+                return Err(Error::Io {
+                    op: "exchanging with",
+                    path: path.to_owned(),
+                    source: e.into(),
+                })
+            }
+        }
         let old = TempGuard::new(temp_beside(path, "old")?);
         rename(path, old.path())?;
         if let Err(e) = rename(tmp.path(), path) {

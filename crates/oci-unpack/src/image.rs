@@ -49,6 +49,35 @@ pub(crate) fn layer_tar(layer: &dyn Layer, diff_id: &Digest) -> Result<Box<dyn R
     Ok(Box::new(ahead))
 }
 
+/// Removes the temporary directories (`.NAME.unpack-PID-XXXXXX`) that killed unpacks into
+/// `parent/NAME` left, those whose process is gone (Linux: no `/proc/PID`), as far as they
+/// can be removed. `remove_dir_all` never follows the symbolic links a layer made.
+fn remove_stale(parent: &Path, name: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return; // cannot tell which processes run
+    }
+    let prefix = format!(".{name}.unpack-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue; // not ours, or an older unpack's name without a process id
+        };
+        if pid == std::process::id() || proc.join(pid.to_string()).exists() {
+            continue;
+        }
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Turns the tar error of a layer whose content did not match into the typed mismatch.
 pub(crate) fn mismatch(e: Error) -> Error {
     match e {
@@ -68,10 +97,12 @@ pub(crate) fn mismatch(e: Error) -> Error {
 }
 
 /// Unpacks `image` into `dest`, a directory that must not exist yet: the layers are applied
-/// bottom first into a temporary directory beside it (`.NAME.unpack-XXXXXX`), which is
+/// bottom first into a temporary directory beside it (`.NAME.unpack-PID-XXXXXX`), which is
 /// renamed to `dest` only when every layer has been applied and verified. On any error,
 /// and when the unpack is dropped half-way (a panic), the temporary directory is removed,
-/// so `dest` either holds the whole image or does not exist.
+/// so `dest` either holds the whole image or does not exist. A process killed half-way
+/// cannot remove its temporary directory: the next unpack to the same `dest` removes those
+/// whose process is gone.
 ///
 /// ```
 /// let image = oci_partial::random::image(1, 2, 1024);
@@ -98,8 +129,9 @@ pub fn unpack(image: &dyn Image, dest: &Path, opts: Options) -> Result<Report> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    remove_stale(parent, &name);
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.unpack-"))
+        .prefix(&format!(".{name}.unpack-{}-", std::process::id()))
         .tempdir_in(parent)
         .map_err(io_err(parent))?;
     rustix::fs::chmod(tmp.path(), Mode::from_raw_mode(0o755)).map_err(|e| Error::Io {

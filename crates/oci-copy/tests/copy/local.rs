@@ -214,3 +214,28 @@ fn a_failed_copy_leaves_nothing_and_the_destination_as_it_was() {
         assert_eq!(std::fs::read(out.join("a.tar")).unwrap(), b"before");
     }
 }
+
+#[test]
+fn a_dir_copy_is_replaced_whole_and_nothing_stays_beside_it() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("copy");
+    let dst = name(format!("dir:{}", dir.display()));
+    let first = copy(&hello(), &dst, &CopyOptions::default()).unwrap();
+    let small = t.path().join("small");
+    Layout::create(&small)
+        .unwrap()
+        .write_image(oci_partial::random::image(3, 1, 512).as_ref(), Some("s"))
+        .unwrap();
+    let src = name(format!("oci:{}:s", small.display()));
+    let second = copy(&src, &dst, &CopyOptions::default()).unwrap();
+    assert_ne!(first.written.digest(), second.written.digest());
+    let out = validate(&dst);
+    assert_eq!(&out[0].image.digest().unwrap(), second.written.digest());
+    // Only the new image's files: the old copy went whole, with the temporary directory.
+    let blobs = listing(&dir)
+        .into_iter()
+        .filter(|f| f != "version" && f != "manifest.json")
+        .count();
+    assert_eq!(blobs, 2, "{:?}", listing(&dir));
+    assert_eq!(listing(t.path()), vec!["copy", "small"]);
+}

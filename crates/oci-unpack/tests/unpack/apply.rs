@@ -229,3 +229,30 @@ fn a_whiteout_under_a_file_removes_nothing() {
     unpack(MemImage::of(vec![l1, l2]).as_ref(), &root, rootless()).unwrap();
     assert_eq!(std::fs::read(root.join("a")).unwrap(), b"1");
 }
+
+#[test]
+fn the_next_unpack_removes_what_killed_ones_left() {
+    let dir = tempfile::tempdir().unwrap();
+    // Above Linux's largest pid_max (2^22): no such process.
+    let gone = dir.path().join(".root.unpack-4194305-AbC123");
+    std::fs::create_dir_all(gone.join("etc")).unwrap();
+    std::fs::write(gone.join("etc/passwd"), b"half").unwrap();
+    std::os::unix::fs::symlink("/", gone.join("escape")).unwrap();
+    // Process 1 runs; the others are not temporaries of an unpack to `root`.
+    let kept = [
+        ".root.unpack-1-AbC123",
+        ".other.unpack-4194305-AbC123",
+        ".root.unpack-AbC123",
+    ];
+    for name in kept {
+        std::fs::create_dir(dir.path().join(name)).unwrap();
+    }
+    let root = dir.path().join("root");
+    let l1 = tar(&[E::File("a", b"1", 0o644)]);
+    unpack(MemImage::of(vec![l1]).as_ref(), &root, rootless()).unwrap();
+    let left = ls(dir.path());
+    let mut want: Vec<String> = kept.iter().map(|s| (*s).to_owned()).collect();
+    want.push("root".to_owned());
+    want.sort();
+    assert_eq!(left, want);
+}

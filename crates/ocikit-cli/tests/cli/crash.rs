@@ -1,4 +1,5 @@
-//! The crash suite: `ocikit` writing a multi-layer image into each local sink is SIGKILLed at
+//! The crash suite: `ocikit` writing a multi-layer image into each local sink (a layout, a
+//! docker or OCI archive, a `dir:` copy, a content store, `ocikit unpack`) is SIGKILLed at
 //! seeded random points. After every kill the destination is either untouched or complete
 //! and valid, never half-visible; then the next write (and, for the stores, `gc`) leaves
 //! nothing behind.
@@ -527,4 +528,218 @@ fn a_full_disk_fails_the_write_and_leaves_the_destination_old_and_clean() {
     );
     assert_eq!(std::fs::read(&archive).unwrap(), b"the old archive");
     assert_eq!(files_under(&disk.path), ["image.tar"]);
+}
+
+#[test]
+fn a_killed_oci_archive_write_leaves_the_old_file_or_a_valid_new_one() {
+    let images = Images::new();
+    let dest = images.path("out/image.tar");
+    std::fs::create_dir_all(images.path("out")).unwrap();
+    let old_args = [
+        "convert".to_owned(),
+        format!("oci:{}:old", images.path("src").display()),
+        format!("oci-archive:{}:old", dest.display()),
+    ];
+    let old_args: Vec<&str> = old_args.iter().map(String::as_str).collect();
+    ocikit(images.dir.path(), &old_args).ok();
+    let old_bytes = std::fs::read(&dest).unwrap();
+    let reset = || {
+        std::fs::write(&dest, &old_bytes).unwrap();
+    };
+    let args = vec![
+        "convert".to_owned(),
+        format!("oci:{}:new", images.path("src").display()),
+        format!("oci-archive:{}:new", dest.display()),
+    ];
+    let check = |context: &str| {
+        let bytes = std::fs::read(&dest).unwrap_or_else(|e| panic!("{context}: {e}"));
+        if bytes != old_bytes {
+            let verify = ocikit(
+                images.dir.path(),
+                &["verify", &format!("oci-archive:{}:new", dest.display())],
+            );
+            assert_eq!(
+                verify.code, 0,
+                "{context}: the archive changed but is not valid: {}",
+                verify.stderr
+            );
+        }
+        // The next write completes and removes what the killed one left beside the archive
+        // (its temporary layout and tar).
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ocikit(images.dir.path(), &args).ok();
+        assert_eq!(
+            files_under(&images.path("out")),
+            ["image.tar"],
+            "{context}: left behind"
+        );
+    };
+    kill_points(
+        "oci-archive",
+        images.dir.path(),
+        &args,
+        None,
+        &reset,
+        &check,
+    );
+}
+
+/// Every file under `dir` with its bytes' digest.
+fn tree(dir: &Path) -> Vec<(String, Digest)> {
+    files_under(dir)
+        .into_iter()
+        .map(|f| {
+            let digest = Digest::sha256(&std::fs::read(dir.join(&f)).unwrap());
+            (f, digest)
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_dir_write_leaves_the_old_copy_or_a_valid_new_one() {
+    let images = Images::new();
+    let out = images.path("out");
+    let dest = out.join("image");
+    std::fs::create_dir_all(&out).unwrap();
+    ocikit(
+        images.dir.path(),
+        &[
+            "convert",
+            &format!("oci:{}:old", images.path("src").display()),
+            &format!("dir:{}", dest.display()),
+        ],
+    )
+    .ok();
+    let old = tree(&dest);
+    let old_copy = images.path("old-dir");
+    copy_dir(&dest, &old_copy);
+    let reset = || {
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).unwrap();
+        copy_dir(&old_copy, &dest);
+    };
+    let args = vec![
+        "convert".to_owned(),
+        format!("oci:{}:new", images.path("src").display()),
+        format!("dir:{}", dest.display()),
+    ];
+    let check = |context: &str| {
+        assert!(dest.is_dir(), "{context}: the destination is gone");
+        if tree(&dest) != old {
+            let verify = ocikit(
+                images.dir.path(),
+                &["verify", &format!("dir:{}", dest.display())],
+            );
+            assert_eq!(
+                verify.code, 0,
+                "{context}: the copy changed but is not valid: {}",
+                verify.stderr
+            );
+        }
+        // The next write completes and removes what the killed one left beside the copy.
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ocikit(images.dir.path(), &args).ok();
+        let beside: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(beside, ["image"], "{context}: left behind");
+    };
+    kill_points("dir", images.dir.path(), &args, None, &reset, &check);
+}
+
+#[test]
+fn a_killed_unpack_leaves_no_directory_or_the_whole_tree() {
+    let images = Images::new();
+    let out = images.path("out");
+    let dest = out.join("rootfs");
+    let args = vec![
+        "unpack".to_owned(),
+        "--rootless".to_owned(),
+        format!("oci:{}:new", images.path("src").display()),
+        dest.display().to_string(),
+    ];
+    let reset = || {
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).unwrap();
+    };
+    reset();
+    let plain: Vec<&str> = args.iter().map(String::as_str).collect();
+    ocikit(images.dir.path(), &plain).ok();
+    let whole = tree(&dest);
+    assert!(!whole.is_empty());
+    let check = |context: &str| {
+        if dest.exists() {
+            assert!(
+                tree(&dest) == whole,
+                "{context}: the destination is visible but not the whole image"
+            );
+        } else {
+            // The next unpack completes, and removes the killed one's temporary directory.
+            ocikit(images.dir.path(), &plain).ok();
+            assert!(tree(&dest) == whole, "{context}: after the rerun");
+        }
+        let beside: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(beside, ["rootfs"], "{context}: left behind");
+    };
+    kill_points("unpack", images.dir.path(), &args, None, &reset, &check);
+}
+
+#[test]
+fn a_full_disk_fails_oci_archive_dir_and_unpack_and_leaves_the_old_state() {
+    let images = Images::new();
+    let Some(disk) = SmallDisk::mount(&images.path("small"), "6m") else {
+        return;
+    };
+    let src = format!("oci:{}:new", images.path("src").display());
+    let old = format!("oci:{}:old", images.path("src").display());
+    let full = |args: &[&str]| {
+        let run = ocikit(images.dir.path(), args).fails(1);
+        assert!(
+            run.stderr.contains("No space left on device"),
+            "{args:?}: the error names the cause: {}",
+            run.stderr
+        );
+    };
+
+    // An OCI archive: the old file stays, nothing is left beside it.
+    let archive = disk.path.join("image.tar");
+    std::fs::write(&archive, b"the old archive").unwrap();
+    full(&[
+        "convert",
+        &src,
+        &format!("oci-archive:{}:new", archive.display()),
+    ]);
+    assert_eq!(std::fs::read(&archive).unwrap(), b"the old archive");
+    assert_eq!(files_under(&disk.path), ["image.tar"]);
+    std::fs::remove_file(&archive).unwrap();
+
+    // A dir: copy: the old copy stays whole.
+    let dir = disk.path.join("copy");
+    ocikit(
+        images.dir.path(),
+        &["convert", &old, &format!("dir:{}", dir.display())],
+    )
+    .ok();
+    let before = tree(&dir);
+    full(&["convert", &src, &format!("dir:{}", dir.display())]);
+    assert!(tree(&dir) == before, "the old dir: copy changed");
+    let beside: Vec<String> = std::fs::read_dir(&disk.path)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(beside, ["copy"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // An unpack: no destination, no temporary directory.
+    let rootfs = disk.path.join("rootfs");
+    full(&["unpack", "--rootless", &src, &rootfs.display().to_string()]);
+    let left: Vec<_> = std::fs::read_dir(&disk.path).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
