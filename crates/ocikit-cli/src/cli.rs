@@ -145,6 +145,10 @@ pub(crate) enum Command {
         /// same tree gives the same layer).
         #[arg(long)]
         keep_mtime: bool,
+        /// Keep extended attributes when tarring a directory (PAX `SCHILY.xattr.*` records, as
+        /// `tar --xattrs` writes them; `security.selinux` is left out).
+        #[arg(long)]
+        xattrs: bool,
         /// Platform of a scratch image, or the image to take from a registry index base,
         /// os/arch[/variant].
         #[arg(long, default_value = "linux/amd64")]

@@ -19,6 +19,10 @@ pub struct DirTarOptions {
     pub keep_owners: bool,
     /// `SOURCE_DATE_EPOCH`: the mtime of every entry, or with `keep_mtime` the latest one.
     pub epoch: Option<u64>,
+    /// Keep each entry's extended attributes, as `SCHILY.xattr.NAME` PAX records (what GNU
+    /// tar `--xattrs`, containerd and umoci write), in name order; `security.selinux` is left
+    /// out, as umoci leaves it out: it labels the host's file, not the image's.
+    pub keep_xattrs: bool,
 }
 
 impl DirTarOptions {
@@ -50,6 +54,12 @@ impl DirTarOptions {
     /// The same options keeping owners (`true`) or not.
     pub fn keep_owners(mut self, keep: bool) -> DirTarOptions {
         self.keep_owners = keep;
+        self
+    }
+
+    /// The same options keeping extended attributes (`true`) or not.
+    pub fn keep_xattrs(mut self, keep: bool) -> DirTarOptions {
+        self.keep_xattrs = keep;
         self
     }
 
@@ -228,6 +238,14 @@ fn write_tree(
             h.set_gid(0);
         }
         h.set_mtime(opts.mtime(meta.mtime()));
+        // A second path of a hard-linked file is a link entry: its xattrs are the first's.
+        let linked = ft.is_file() && seen.contains_key(&(meta.dev(), meta.ino()));
+        if opts.keep_xattrs && !linked {
+            let records = xattrs(&full)?;
+            if !records.is_empty() {
+                append_pax(&mut builder, rel, &records, opts.mtime(meta.mtime()))?;
+            }
+        }
         if ft.is_dir() {
             h.set_entry_type(tar::EntryType::Directory);
             h.set_size(0);
@@ -274,6 +292,95 @@ fn write_tree(
     }
     let mut w = builder.into_inner()?;
     w.flush()
+}
+
+/// The largest list of names, and the largest value, Linux keeps (`XATTR_LIST_MAX`,
+/// `XATTR_SIZE_MAX`).
+const XATTR_MAX: usize = 64 << 10;
+
+/// The extended attributes of `path` (a symlink itself, not its target), sorted by name,
+/// without `security.selinux`. A filesystem without them gives none.
+fn xattrs(path: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
+    use rustix::io::Errno;
+    let mut names = vec![0u8; XATTR_MAX];
+    let n = match rustix::fs::llistxattr(path, &mut names[..]) {
+        Ok(n) => n,
+        Err(Errno::NOTSUP) => return Ok(Vec::new()),
+        Err(e) => return Err(io::Error::from(e)),
+    };
+    let mut out = Vec::new();
+    let mut value = vec![0u8; XATTR_MAX];
+    for name in names.get(..n).unwrap_or_default().split(|&b| b == 0) {
+        if name.is_empty() || name == b"security.selinux" {
+            continue;
+        }
+        let name = String::from_utf8(name.to_vec()).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: an extended attribute name is not UTF-8",
+                    path.display()
+                ),
+            )
+        })?;
+        let len = match rustix::fs::lgetxattr(path, name.as_str(), &mut value[..]) {
+            Ok(len) => len,
+            // Removed since the listing.
+            Err(Errno::NODATA) => continue,
+            Err(e) => return Err(io::Error::from(e)),
+        };
+        out.push((name, value.get(..len).unwrap_or_default().to_vec()));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Writes a PAX extended header (`x`) holding `SCHILY.xattr.NAME=VALUE` records for the entry
+/// `rel` that follows, named as Go names it (`DIR/PaxHeaders.0/NAME`, cut to 100 bytes).
+fn append_pax<W: Write>(
+    builder: &mut tar::Builder<W>,
+    rel: &Path,
+    xattrs: &[(String, Vec<u8>)],
+    mtime: u64,
+) -> io::Result<()> {
+    let mut data = Vec::new();
+    for (name, value) in xattrs {
+        let key = format!("SCHILY.xattr.{name}");
+        // "LEN KEY=VALUE\n", where LEN counts the whole record, its own digits included.
+        let rest = 1 + key.len() + 1 + value.len() + 1;
+        let mut len = rest + 1;
+        while len != rest + len.to_string().len() {
+            len = rest + len.to_string().len();
+        }
+        data.extend_from_slice(format!("{len} {key}=").as_bytes());
+        data.extend_from_slice(value);
+        data.push(b'\n');
+    }
+    let name = {
+        let dir = rel.parent().unwrap_or(Path::new(""));
+        let file = rel.file_name().unwrap_or_default();
+        let mut bytes = dir
+            .join("PaxHeaders.0")
+            .join(file)
+            .into_os_string()
+            .into_encoded_bytes();
+        // Cut at a character boundary: the name is informative only.
+        bytes.truncate(100);
+        while std::str::from_utf8(&bytes).is_err() {
+            bytes.pop();
+        }
+        String::from_utf8(bytes).unwrap_or_default()
+    };
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XHeader);
+    h.set_path(&name)?;
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(mtime);
+    h.set_size(data.len() as u64);
+    h.set_cksum();
+    builder.append(&h, &data[..])
 }
 
 fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
@@ -357,6 +464,83 @@ mod tests {
         assert_eq!(names, ["a.txt", "b/", "b/z.txt", "c.txt", "l"]);
         assert_eq!(got[3].1, tar::EntryType::Link);
         assert_eq!(got[4].1, tar::EntryType::Symlink);
+    }
+
+    #[test]
+    fn xattrs_are_kept_as_pax_records_when_asked() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        fs::write(d.join("a.txt"), b"hello").unwrap();
+        fs::hard_link(d.join("a.txt"), d.join("b.txt")).unwrap();
+        fs::write(d.join("c.txt"), b"plain").unwrap();
+        let set = |name: &str, value: &[u8]| {
+            rustix::fs::setxattr(
+                d.join("a.txt"),
+                name,
+                value,
+                rustix::fs::XattrFlags::empty(),
+            )
+        };
+        if set("user.ocikit.b", b"two").is_err() {
+            eprintln!("SKIPPED: the temporary directory's filesystem has no user xattrs");
+            return;
+        }
+        set("user.ocikit.a", b"one\0binary=x").unwrap();
+        let opts = DirTarOptions::default().keep_xattrs(true);
+        let mut with = Vec::new();
+        DirTar::new(d, opts)
+            .unwrap()
+            .read_to_end(&mut with)
+            .unwrap();
+        assert_ne!(with, tar_of(d), "without the option, no xattrs");
+        let mut ar = tar::Archive::new(&with[..]);
+        let mut found = Vec::new();
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            let records: Vec<(String, Vec<u8>)> = match e.pax_extensions().unwrap() {
+                Some(p) => p
+                    .map(|r| {
+                        let r = r.unwrap();
+                        (r.key().unwrap().to_owned(), r.value_bytes().to_vec())
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            found.push((path, records));
+        }
+        let xattr = |k: &str, v: &[u8]| (format!("SCHILY.xattr.{k}"), v.to_vec());
+        assert_eq!(
+            found,
+            [
+                (
+                    "a.txt".to_owned(),
+                    vec![
+                        xattr("user.ocikit.a", b"one\0binary=x"),
+                        xattr("user.ocikit.b", b"two")
+                    ]
+                ),
+                // The hard link carries no records of its own: it is the first path's file.
+                ("b.txt".to_owned(), vec![]),
+                ("c.txt".to_owned(), vec![]),
+            ]
+        );
+        // GNU tar reads them back onto the file.
+        let out = t.path().join("x");
+        fs::create_dir(&out).unwrap();
+        let tarfile = t.path().join("x.tar");
+        fs::write(&tarfile, &with).unwrap();
+        let status = std::process::Command::new("tar")
+            .args(["--xattrs", "--xattrs-include=user.*", "-xf"])
+            .arg(&tarfile)
+            .arg("-C")
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut buf = [0u8; 64];
+        let n = rustix::fs::getxattr(out.join("a.txt"), "user.ocikit.a", &mut buf[..]).unwrap();
+        assert_eq!(&buf[..n], b"one\0binary=x");
     }
 
     #[test]

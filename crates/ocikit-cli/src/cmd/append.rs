@@ -28,6 +28,7 @@ pub(crate) struct Args<'a> {
     pub(crate) canonical: bool,
     pub(crate) output: String,
     pub(crate) keep_mtime: bool,
+    pub(crate) xattrs: bool,
     pub(crate) platform: String,
     pub(crate) compress: DestCompressArgs,
     /// How a docker:// base is read.
@@ -79,7 +80,7 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
     let compression = target(args.compress.format, &output);
     let mut adds = Vec::with_capacity(args.layers.len());
     for (i, arg) in args.layers.iter().enumerate() {
-        let reader = open_layer(arg, args.keep_mtime, &input_progress, i)?;
+        let reader = open_layer(arg, dir_options(&args)?, &input_progress, i)?;
         let mut opts = oci_stream::Options::new()
             .compression(compression)
             .media_type(family.layer_media_type(compression))
@@ -120,9 +121,16 @@ pub(crate) fn run(args: Args<'_>, progress: Progress) -> Result<ExitCode> {
 /// A layer argument as a tar stream: a directory (tarred deterministically), a tar file, or
 /// stdin; read through the `i`-th layer's bar (of the file's size for a file, a spinner
 /// otherwise).
+/// How directories given as layers are tarred.
+fn dir_options(args: &Args<'_>) -> Result<DirTarOptions> {
+    Ok(DirTarOptions::from_env()?
+        .keep_mtime(args.keep_mtime)
+        .keep_xattrs(args.xattrs))
+}
+
 fn open_layer(
     arg: &str,
-    keep_mtime: bool,
+    dir_options: DirTarOptions,
     progress: &Progress,
     i: usize,
 ) -> Result<Box<dyn Read + Send>> {
@@ -136,8 +144,7 @@ fn open_layer(
     if meta.is_dir() {
         let bar = progress.bytes(&label, None);
         Ok(Box::new(ProgressReader::new(
-            DirTar::new(path, DirTarOptions::from_env()?.keep_mtime(keep_mtime))
-                .with_context(|| format!("tarring {arg}"))?,
+            DirTar::new(path, dir_options).with_context(|| format!("tarring {arg}"))?,
             bar,
         )))
     } else {

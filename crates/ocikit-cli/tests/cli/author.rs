@@ -436,6 +436,40 @@ fn the_same_tree_with_other_mtimes_gives_the_same_digest() {
 }
 
 #[test]
+fn append_xattrs_keeps_extended_attributes_through_unpack() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    make_tree(&d.join("root"));
+    let file = d.join("root/hello.txt");
+    let flags = rustix::fs::XattrFlags::empty();
+    if rustix::fs::setxattr(&file, "user.ocikit.note", b"kept", flags).is_err() {
+        eprintln!("SKIPPED: the temporary directory's filesystem has no user xattrs");
+        return;
+    }
+    let read = |path: &Path| -> Option<Vec<u8>> {
+        let mut buf = [0u8; 64];
+        let n = rustix::fs::getxattr(path, "user.ocikit.note", &mut buf[..]).ok()?;
+        Some(buf[..n].to_vec())
+    };
+    for (flag, layout, want) in [
+        (Some("--xattrs"), "with", Some(b"kept".to_vec())),
+        (None, "without", None),
+    ] {
+        let mut args = vec!["append", "scratch", "root", "-q", "-o"];
+        let dest = format!("oci:{layout}:v1");
+        args.push(&dest);
+        args.extend(flag);
+        ocikit(d, &args).ok();
+        ocikit(d, &["unpack", &dest, &format!("{layout}-tree")]).ok();
+        assert_eq!(
+            read(&d.join(format!("{layout}-tree/hello.txt"))),
+            want,
+            "{layout}"
+        );
+    }
+}
+
+#[test]
 fn append_takes_no_layers_and_t_names_the_layout_ref() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
