@@ -391,6 +391,22 @@ pub(crate) struct UploadArgs {
     pub(crate) jobs: Option<u16>,
 }
 
+/// Credentials for what is read and for the output, registry options, and how what is written
+/// is reported: the access flags of the commands that read images and write a new one.
+#[derive(Debug, Args)]
+pub(crate) struct AccessArgs {
+    /// Credentials for docker:// images read.
+    #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
+    pub(crate) src_creds: Option<Secret>,
+    /// Credentials for a docker:// output.
+    #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
+    pub(crate) dest_creds: Option<Secret>,
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+    #[command(flatten)]
+    pub(crate) report: crate::cli::ReportArgs,
+}
+
 /// How a command that writes an image reports it, for scripts.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ReportArgs {

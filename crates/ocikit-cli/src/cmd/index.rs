@@ -10,7 +10,7 @@ use oci_partial::{ImageIndex, Matcher};
 use oci_types::{Digest, Platform};
 
 use super::mutate::{key_value, output_and_tag};
-use crate::cli::{RegistryArgs, Secret};
+use crate::cli::AccessArgs;
 use crate::progress::Progress;
 use crate::registry::Access;
 use crate::usage;
@@ -105,21 +105,6 @@ pub(crate) struct AddArgs {
     /// An annotation on each added entry (repeatable).
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub(crate) annotation: Vec<String>,
-}
-
-/// Credentials, registry options, and how the index written is reported.
-#[derive(Debug, clap::Args)]
-pub(crate) struct AccessArgs {
-    /// Credentials for docker:// images read.
-    #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
-    pub(crate) src_creds: Option<Secret>,
-    /// Credentials for a docker:// output.
-    #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
-    pub(crate) dest_creds: Option<Secret>,
-    #[command(flatten)]
-    pub(crate) registry: RegistryArgs,
-    #[command(flatten)]
-    pub(crate) report: crate::cli::ReportArgs,
 }
 
 fn platforms(list: &[String]) -> Result<Vec<Platform>> {

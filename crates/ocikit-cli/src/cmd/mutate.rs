@@ -10,7 +10,6 @@ use oci_partial::mutate::{self, Edit, IndexAddendum};
 use oci_partial::{Child, Image, ImageIndex, Matcher};
 use oci_types::{Annotations, Platform, Reference};
 
-use crate::cli::{RegistryArgs, Secret};
 use crate::progress::Progress;
 use crate::registry::Access;
 use crate::usage;
@@ -77,16 +76,8 @@ pub(crate) struct Args {
     /// image.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub(crate) platform: Option<String>,
-    /// Credentials for a docker:// source.
-    #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
-    pub(crate) src_creds: Option<Secret>,
-    /// Credentials for a docker:// output.
-    #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
-    pub(crate) dest_creds: Option<Secret>,
     #[command(flatten)]
-    pub(crate) registry: RegistryArgs,
-    #[command(flatten)]
-    pub(crate) report: crate::cli::ReportArgs,
+    pub(crate) access: crate::cli::AccessArgs,
 }
 
 /// `KEY=VALUE` of a flag; a missing `=` is a usage error.
@@ -205,8 +196,8 @@ pub(crate) fn run(args: Args, progress: Progress) -> Result<ExitCode> {
         edits: args.edits()?,
         annotations: args.annotations()?,
     };
-    let src_access = Access::new(args.src_creds.as_ref(), &args.registry);
-    let dst_access = Access::new(args.dest_creds.as_ref(), &args.registry);
+    let src_access = Access::new(args.access.src_creds.as_ref(), &args.access.registry);
+    let dst_access = Access::new(args.access.dest_creds.as_ref(), &args.access.registry);
     let mut read = src_access.copy_options(&src)?;
     let content = match &args.platform {
         Some(p) => {
@@ -238,7 +229,7 @@ pub(crate) fn run(args: Args, progress: Progress) -> Result<ExitCode> {
         _ => anyhow::bail!("{src}: neither an image nor an index"),
     }
     .map_err(|e| dst_access.explain(e))?;
-    super::report_written(&args.report, &dst, tag.as_ref(), &report)?;
+    super::report_written(&args.access.report, &dst, tag.as_ref(), &report)?;
     Ok(ExitCode::SUCCESS)
 }
 

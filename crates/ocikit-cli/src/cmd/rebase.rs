@@ -9,7 +9,6 @@ use oci_partial::Image;
 use oci_types::Platform;
 
 use super::mutate::output_and_tag;
-use crate::cli::{RegistryArgs, Secret};
 use crate::progress::Progress;
 use crate::registry::Access;
 use crate::usage;
@@ -40,16 +39,8 @@ pub(crate) struct Args {
     /// The image of each index to use (os/arch[/variant]). Default: linux/amd64.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub(crate) platform: Option<String>,
-    /// Credentials for docker:// images read.
-    #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
-    pub(crate) src_creds: Option<Secret>,
-    /// Credentials for a docker:// output.
-    #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
-    pub(crate) dest_creds: Option<Secret>,
     #[command(flatten)]
-    pub(crate) registry: RegistryArgs,
-    #[command(flatten)]
-    pub(crate) report: crate::cli::ReportArgs,
+    pub(crate) access: crate::cli::AccessArgs,
 }
 
 pub(crate) fn run(args: Args, progress: Progress) -> Result<ExitCode> {
@@ -61,7 +52,7 @@ pub(crate) fn run(args: Args, progress: Progress) -> Result<ExitCode> {
         },
         None => None,
     };
-    let src_access = Access::new(args.src_creds.as_ref(), &args.registry);
+    let src_access = Access::new(args.access.src_creds.as_ref(), &args.access.registry);
     let open = |name: &str| -> Result<Arc<dyn Image>> {
         let name = super::parse(name, false)?;
         let mut options = src_access.copy_options(&name)?;
@@ -75,7 +66,7 @@ pub(crate) fn run(args: Args, progress: Progress) -> Result<ExitCode> {
     let new_base = open(&args.new_base)?;
     let rebased = oci_partial::mutate::rebase(image, old_base.as_ref(), new_base)
         .with_context(|| format!("rebasing {}", args.src))?;
-    let dst_access = Access::new(args.dest_creds.as_ref(), &args.registry);
+    let dst_access = Access::new(args.access.dest_creds.as_ref(), &args.access.registry);
     let mut options = CopyOptions::default();
     options.progress = progress.reporter();
     if let Some(r) = dst.registry_reference() {
@@ -83,6 +74,6 @@ pub(crate) fn run(args: Args, progress: Progress) -> Result<ExitCode> {
     }
     let report = oci_copy::write_image(rebased, &dst, tag.as_ref(), &options)
         .map_err(|e| dst_access.explain(e))?;
-    super::report_written(&args.report, &dst, tag.as_ref(), &report)?;
+    super::report_written(&args.access.report, &dst, tag.as_ref(), &report)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -710,21 +710,11 @@ fn an_attached_artifact_is_listed_and_fetched_back() {
     .fails(2);
 }
 
-/// A containerd of our own (root, state and socket in `dir`), killed when dropped.
-struct Containerd(std::process::Child);
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn containerd_imports_every_platform_of_an_index_we_built() {
-    if !have("containerd") || !have("ctr") {
+    let Some((containerd, ctr)) = crate::containerd::daemon::tools() else {
         return;
-    }
+    };
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
     for (dir, platform) in [("amd", "linux/amd64"), ("arm", "linux/arm64")] {
@@ -763,57 +753,8 @@ fn containerd_imports_every_platform_of_an_index_we_built() {
     )
     .ok();
 
-    let c = d.join("containerd");
-    std::fs::create_dir(&c).unwrap();
-    let sock = c.join("c.sock");
-    let disabled = [
-        "io.containerd.grpc.v1.cri",
-        "io.containerd.internal.v1.opt",
-        "io.containerd.internal.v1.tracing",
-        "io.containerd.tracing.processor.v1.otlp",
-        "io.containerd.snapshotter.v1.btrfs",
-        "io.containerd.snapshotter.v1.zfs",
-        "io.containerd.snapshotter.v1.devmapper",
-        "io.containerd.snapshotter.v1.aufs",
-    ]
-    .map(|p| format!("{p:?}"))
-    .join(", ");
-    let config = format!(
-        "version = 2\nroot = {:?}\nstate = {:?}\ndisabled_plugins = [{disabled}]\n[grpc]\n  address = {:?}\n\
-         [ttrpc]\n  address = {:?}\n[debug]\n  address = \"\"\n[metrics]\n  address = \"\"\n",
-        c.join("root").display().to_string(),
-        c.join("state").display().to_string(),
-        sock.display().to_string(),
-        c.join("c.sock.ttrpc").display().to_string(),
-    );
-    std::fs::write(c.join("config.toml"), config).unwrap();
-    let log = std::fs::File::create(c.join("log")).unwrap();
-    let _daemon = Containerd(
-        Command::new("containerd")
-            .arg("--config")
-            .arg(c.join("config.toml"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
-    let ctr = |args: &[&str]| {
-        let mut all = vec!["--address", sock.to_str().unwrap(), "--namespace", "ocikit"];
-        all.extend_from_slice(args);
-        Command::new("ctr")
-            .current_dir(d)
-            .args(&all)
-            .output()
-            .unwrap()
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !(sock.exists() && ctr(&["version"]).status.success()) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "containerd did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let daemon = crate::containerd::daemon::Daemon::start(&containerd, &ctr, &d.join("c"), true);
+    let ctr = |args: &[&str]| daemon.ctr(args);
     let tar = d.join("multi.tar");
     let out = ctr(&[
         "images",

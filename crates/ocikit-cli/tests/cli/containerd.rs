@@ -5,7 +5,7 @@
 //! directories the layers were made from.
 
 #[path = "../../../oci-content/tests/content/daemon.rs"]
-mod daemon;
+pub(crate) mod daemon;
 
 use std::path::Path;
 
