@@ -276,41 +276,35 @@ fn is_layout_file(name: &str) -> bool {
     matches!(name, "oci-layout" | "index.json") || name.ends_with(".lock")
 }
 
-#[test]
-fn a_killed_docker_archive_write_leaves_the_old_file_or_a_valid_new_one() {
+/// Kills a write of the image into the archive `out/image.tar` (docker-archive or
+/// oci-archive: `name(path, which)` names it, `which` being `old` or `new`) that replaces an
+/// older one: after each kill the file is the old one or a valid new one, and the next write
+/// leaves nothing beside it (what the killed one left, a temporary tar or layout, is removed).
+fn archive_kill_points(sink: &str, name: &dyn Fn(&Path, &str) -> String) {
     let images = Images::new();
     let dest = images.path("out/image.tar");
     std::fs::create_dir_all(images.path("out")).unwrap();
-    let old_args = [
-        "convert".to_owned(),
-        format!("oci:{}:old", images.path("src").display()),
-        format!("docker-archive:{}:example.com/crash/old:1", dest.display()),
-    ];
-    let old_args: Vec<&str> = old_args.iter().map(String::as_str).collect();
-    ocikit(images.dir.path(), &old_args).ok();
+    let src = |which: &str| format!("oci:{}:{which}", images.path("src").display());
+    ocikit(
+        images.dir.path(),
+        &["convert", &src("old"), &name(&dest, "old")],
+    )
+    .ok();
     let old_bytes = std::fs::read(&dest).unwrap();
     let reset = || {
         std::fs::write(&dest, &old_bytes).unwrap();
     };
-    let args = vec![
-        "convert".to_owned(),
-        format!("oci:{}:new", images.path("src").display()),
-        format!("docker-archive:{}:example.com/crash/new:1", dest.display()),
-    ];
+    let args = vec!["convert".to_owned(), src("new"), name(&dest, "new")];
     let check = |context: &str| {
         let bytes = std::fs::read(&dest).unwrap_or_else(|e| panic!("{context}: {e}"));
         if bytes != old_bytes {
-            let verify = ocikit(
-                images.dir.path(),
-                &["verify", &format!("docker-archive:{}", dest.display())],
-            );
+            let verify = ocikit(images.dir.path(), &["verify", &name(&dest, "new")]);
             assert_eq!(
                 verify.code, 0,
                 "{context}: the archive changed but is not valid: {}",
                 verify.stderr
             );
         }
-        // The next write completes and leaves nothing beside the archive.
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ocikit(images.dir.path(), &args).ok();
         assert_eq!(
@@ -319,14 +313,24 @@ fn a_killed_docker_archive_write_leaves_the_old_file_or_a_valid_new_one() {
             "{context}: left behind"
         );
     };
-    kill_points(
-        "docker-archive",
-        images.dir.path(),
-        &args,
-        None,
-        &reset,
-        &check,
-    );
+    kill_points(sink, images.dir.path(), &args, None, &reset, &check);
+}
+
+#[test]
+fn a_killed_docker_archive_write_leaves_the_old_file_or_a_valid_new_one() {
+    archive_kill_points("docker-archive", &|path, which| {
+        format!(
+            "docker-archive:{}:example.com/crash/{which}:1",
+            path.display()
+        )
+    });
+}
+
+#[test]
+fn a_killed_oci_archive_write_leaves_the_old_file_or_a_valid_new_one() {
+    archive_kill_points("oci-archive", &|path, which| {
+        format!("oci-archive:{}:{which}", path.display())
+    });
 }
 
 #[test]
@@ -528,60 +532,6 @@ fn a_full_disk_fails_the_write_and_leaves_the_destination_old_and_clean() {
     );
     assert_eq!(std::fs::read(&archive).unwrap(), b"the old archive");
     assert_eq!(files_under(&disk.path), ["image.tar"]);
-}
-
-#[test]
-fn a_killed_oci_archive_write_leaves_the_old_file_or_a_valid_new_one() {
-    let images = Images::new();
-    let dest = images.path("out/image.tar");
-    std::fs::create_dir_all(images.path("out")).unwrap();
-    let old_args = [
-        "convert".to_owned(),
-        format!("oci:{}:old", images.path("src").display()),
-        format!("oci-archive:{}:old", dest.display()),
-    ];
-    let old_args: Vec<&str> = old_args.iter().map(String::as_str).collect();
-    ocikit(images.dir.path(), &old_args).ok();
-    let old_bytes = std::fs::read(&dest).unwrap();
-    let reset = || {
-        std::fs::write(&dest, &old_bytes).unwrap();
-    };
-    let args = vec![
-        "convert".to_owned(),
-        format!("oci:{}:new", images.path("src").display()),
-        format!("oci-archive:{}:new", dest.display()),
-    ];
-    let check = |context: &str| {
-        let bytes = std::fs::read(&dest).unwrap_or_else(|e| panic!("{context}: {e}"));
-        if bytes != old_bytes {
-            let verify = ocikit(
-                images.dir.path(),
-                &["verify", &format!("oci-archive:{}:new", dest.display())],
-            );
-            assert_eq!(
-                verify.code, 0,
-                "{context}: the archive changed but is not valid: {}",
-                verify.stderr
-            );
-        }
-        // The next write completes and removes what the killed one left beside the archive
-        // (its temporary layout and tar).
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ocikit(images.dir.path(), &args).ok();
-        assert_eq!(
-            files_under(&images.path("out")),
-            ["image.tar"],
-            "{context}: left behind"
-        );
-    };
-    kill_points(
-        "oci-archive",
-        images.dir.path(),
-        &args,
-        None,
-        &reset,
-        &check,
-    );
 }
 
 /// Every file under `dir` with its bytes' digest.
