@@ -8,7 +8,7 @@ use oci_partial::Image;
 use oci_types::Reference;
 
 use crate::dest::Blob;
-use crate::writer::{layer_data, predict, Core, Expect, Output, Stored};
+use crate::writer::{layer_data, predict, pump, Core, Expect, Output, Stored};
 use crate::{Error, ManifestItem, Result, WriterOptions};
 
 /// Writes a docker archive (`docker save` format) to a stream that need not seek: the same
@@ -247,7 +247,7 @@ fn copy_spooled<W: Write>(
     let header = core.layer_header(name, size)?;
     core.write_all(&header)
         .map_err(|e| Error::io(format!("writing {}", core.label), e))?;
-    let n = io::copy(&mut file.take(size), &mut core.out)
+    let n = pump(&mut file.take(size), &mut core.out)
         .map_err(|e| Error::io(format!("writing {what} to {}", core.label), e))?;
     core.pos += n;
     if n != size {

@@ -679,6 +679,23 @@ impl<O: Output> Core<O> {
     }
 }
 
+/// Copies `r` to `w` in large chunks (`io::copy` through a `dyn Write` would read 8 KiB at a
+/// time); returns the number of bytes copied.
+pub(crate) fn pump(r: &mut impl Read, w: &mut dyn Write) -> io::Result<u64> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        w.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
 /// The file name extension of a layer stored as it came, compressed with `compression`.
 fn layer_ext(compression: Compression) -> &'static str {
     match compression {
@@ -742,13 +759,13 @@ pub(crate) fn layer_data<'o>(
     let out = begin(compression)?;
     let (written, plain_digest) = if keep_compressed {
         let mut plain = Meter::new(peeked, None, None)?;
-        let n = io::copy(&mut plain, out).map_err(|e| Error::io(ctx("storing"), e))?;
+        let n = pump(&mut plain, out).map_err(|e| Error::io(ctx("storing"), e))?;
         (n, None)
     } else {
         let decoded = compression::decompress(peeked, compression)
             .map_err(|e| Error::io(ctx("decompressing"), e))?;
         let mut plain = Meter::new(decoded, None, None)?;
-        let n = io::copy(&mut plain, out).map_err(|e| Error::io(ctx("storing"), e))?;
+        let n = pump(&mut plain, out).map_err(|e| Error::io(ctx("storing"), e))?;
         (n, Some(plain.sha256()))
     };
     // Drain what the decompressor left (gzip trailers) so that the given stream is
