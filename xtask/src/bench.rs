@@ -26,6 +26,7 @@ use crate::Result;
 mod convert;
 mod copy;
 mod remote;
+mod stdout;
 mod stream;
 mod unpack;
 
@@ -48,6 +49,11 @@ const COMPARISONS: &[(&str, &str, Comparison)] = &[
         "copy",
         "hyperfine: `ocikit copy` vs `skopeo copy` docker-archive → oci, oci → oci-archive, registry → oci, oci → registry (512 MiB one-layer image), one run",
         copy::run,
+    ),
+    (
+        "stdout",
+        "hyperfine and peak RSS: `ocikit copy oci:... docker-archive:- | cat` on a 256 MiB random layer, streamed (gzip kept, plain) and spooled (gzip stored decompressed)",
+        stdout::run,
     ),
     (
         "remote",

@@ -1,16 +1,18 @@
 //! Writing docker archives: to a file (beside its destination, renamed over it on success),
 //! or to standard output (`docker-archive:-`).
 //!
-//! Standard output is not seekable, and a tar entry's header (its size) comes before its data:
-//! a layer stored uncompressed is only sized once it has been decompressed. So the archive
-//! is written to a temporary file in the system's temporary directory first and then streamed
-//! to standard output; memory stays flat, and the file is removed on success, error, drop or
-//! signal.
+//! Standard output is not seekable, and a tar entry's header (its size) comes before its data.
+//! oci-tarfile's [`StreamWriter`] writes the archive straight to it: a layer whose stored size
+//! is known before it is read goes straight through, and only a layer whose size is not (a
+//! compressed layer stored decompressed, a layer recompressed on the way) is spooled, alone, to
+//! an unnamed temporary file in `TMPDIR` first. Memory stays flat. An error mid-way leaves a
+//! truncated archive on standard output (what went out cannot be taken back) and fails the
+//! copy.
 
 use std::path::Path;
 
 use oci_partial::Image;
-use oci_tarfile::{LayerStorage, Writer, WriterOptions};
+use oci_tarfile::{LayerStorage, StreamWriter, Writer, WriterOptions};
 use oci_types::Reference;
 
 use crate::error::{Error, Result};
@@ -79,19 +81,19 @@ pub(crate) fn write_temporary(
     Ok((dir, file))
 }
 
-/// Writes the archive to a temporary file, then to standard output.
+/// Writes the archive to standard output as it is made.
 fn write_stdout(image: &dyn Image, tags: &[Reference], storage: LayerStorage) -> Result<()> {
-    let (_dir, file) = write_temporary(image, tags, storage)?;
-    let io_at = |op: &'static str| {
-        move |source| Error::Io {
-            op,
-            path: "-".into(),
-            source,
-        }
+    let at = |source| Error::Archive {
+        path: "-".into(),
+        source: Box::new(source),
     };
-    let mut f = std::fs::File::open(&file).map_err(io_at("reading the archive for"))?;
-    let mut out = std::io::stdout().lock();
-    std::io::copy(&mut f, &mut out).map_err(io_at("writing the archive to"))?;
-    std::io::Write::flush(&mut out).map_err(io_at("writing the archive to"))?;
-    Ok(())
+    let out = std::io::stdout().lock();
+    let mut w = StreamWriter::with_options(out, WriterOptions::new().layers(storage));
+    w.add_image(image, tags).map_err(at)?;
+    let mut out = w.finish().map_err(at)?;
+    std::io::Write::flush(&mut out).map_err(|source| Error::Io {
+        op: "writing the archive to",
+        path: "-".into(),
+        source,
+    })
 }

@@ -9,7 +9,7 @@ use oci_types::{Descriptor, Digest, Manifest, MediaType, Reference};
 use crate::compression;
 use crate::limits::MAX_CONFIG_SIZE;
 use crate::tags::NameTag;
-use crate::writer::{Expect, Stored};
+use crate::writer::{Core, Expect, FileOut, Stored};
 use crate::{Error, Result, Writer, WriterOptions};
 
 /// What is known about a blob before it is put: any of digest, size and media type.
@@ -74,10 +74,10 @@ enum Slot<'w> {
 }
 
 impl Slot<'_> {
-    fn get(&mut self) -> &mut Writer {
+    fn get(&mut self) -> &mut Core<FileOut> {
         match self {
-            Slot::Owned(w) => w,
-            Slot::Borrowed(w) => w,
+            Slot::Owned(w) => &mut w.core,
+            Slot::Borrowed(w) => &mut w.core,
         }
     }
 }

@@ -8,6 +8,8 @@
 //!   manifest built from the config and the layers as stored, blobs streamed and verified.
 //! - [`Writer`] writes an archive of one or more images, each config and layer once, from any
 //!   [`oci_partial::Image`] (streaming layers included) in one pass, deterministically.
+//! - [`StreamWriter`] writes the same archive, byte for byte, to any `io::Write` that cannot
+//!   seek (a pipe, stdout), spooling only a layer whose size is unknown until it is read.
 //! - [`Destination`] puts an image blob by blob (`put_blob`, `put_manifest`,
 //!   `add_repo_tags`, `commit`), verifying as bytes flow.
 //! - [`limits`] lists the caps on untrusted sizes; [`Error`] is the crate's one error type.
@@ -97,6 +99,7 @@ mod path;
 mod reader;
 mod source;
 mod storage;
+mod stream_writer;
 mod tags;
 mod tar;
 mod writer;
@@ -119,5 +122,6 @@ pub use error::{BadHeaderKind, Error, PaxRecordError, Result};
 pub use manifest_item::ManifestItem;
 pub use reader::{Entry, EntryReader, Reader, MANIFEST_FILE};
 pub use source::Source;
+pub use stream_writer::StreamWriter;
 pub use tar::EntryKind;
 pub use writer::{LayerStorage, Writer, WriterOptions};

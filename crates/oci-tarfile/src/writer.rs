@@ -96,18 +96,31 @@ pub(crate) struct Expect {
 /// Layers are streamed in one pass: the header of a layer entry is written as a placeholder,
 /// the data follows, and the header is rewritten in place once the size and the diff_id (which
 /// names the entry) are known. So a one-shot streaming layer, whose digests are known only at
-/// its end, is written without spooling, in flat memory.
+/// its end, is written without spooling, in flat memory. To write to a pipe or standard
+/// output, which cannot seek, use [`crate::StreamWriter`]: the same archive, byte for byte.
 ///
 /// `manifest.json` and `repositories` come last. Tags are written fully qualified
 /// (`docker.io/library/busybox:latest`); a name without a tag gets `latest`.
 pub struct Writer {
     path: PathBuf,
-    out: BufWriter<NamedTempFile>,
-    pos: u64,
-    options: WriterOptions,
+    pub(crate) core: Core<FileOut>,
+}
+
+/// The output of a [`Writer`]: its temporary file.
+pub(crate) type FileOut = BufWriter<NamedTempFile>;
+
+/// What both writers share: the bookkeeping of what the archive holds, and every entry but
+/// the layers' (whose writing [`Output::store_layer`] chooses), in the same order and bytes.
+pub(crate) struct Core<O> {
+    pub(crate) out: O,
+    /// How many bytes were written to `out`.
+    pub(crate) pos: u64,
+    /// What errors call the output ("writing {label}").
+    pub(crate) label: String,
+    pub(crate) options: WriterOptions,
     /// Stored layers by the digest of the stream they came from (with that stream's size) and
     /// by their stored digest.
-    blobs: HashMap<Digest, (Stored, u64)>,
+    pub(crate) blobs: HashMap<Digest, (Stored, u64)>,
     /// Stored layers by diff_id.
     by_diff_id: HashMap<Digest, Stored>,
     /// Configs by digest (sha256, and the digest they were given with).
@@ -118,14 +131,30 @@ pub struct Writer {
     item_tops: Vec<Option<String>>,
     by_config: HashMap<Digest, usize>,
     /// Set when a failed write could not be undone; the writer refuses further work.
-    broken: bool,
+    pub(crate) broken: bool,
+}
+
+/// Where a [`Core`] writes, and how it puts a layer's entry there.
+pub(crate) trait Output: Write + Sized {
+    /// Cuts what was written back to `start` (the output's position was `start` then), or
+    /// fails when the output cannot be cut.
+    fn cut(&mut self, start: u64) -> io::Result<()>;
+
+    /// Writes the entry of a layer read from `stream` (not yet in the archive by
+    /// `expect.digest`), verified against `expect`, and records it in `core`.
+    fn store_layer(
+        core: &mut Core<Self>,
+        stream: impl Read,
+        expect: &Expect,
+        what: &str,
+    ) -> Result<(Stored, Blob)>;
 }
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer")
             .field("path", &self.path)
-            .field("images", &self.items.len())
+            .field("images", &self.core.items.len())
             .finish_non_exhaustive()
     }
 }
@@ -155,20 +184,9 @@ impl Writer {
             .unwrap_or_default();
         let temp = temp_file(&dir, &base)?;
         sweep_stale_temps(&dir, &base, temp.path());
-        Ok(Writer {
-            path,
-            out: BufWriter::with_capacity(256 * 1024, temp),
-            pos: 0,
-            options,
-            blobs: HashMap::new(),
-            by_diff_id: HashMap::new(),
-            configs: HashMap::new(),
-            legacy_layers: HashSet::new(),
-            items: Vec::new(),
-            item_tops: Vec::new(),
-            by_config: HashMap::new(),
-            broken: false,
-        })
+        let out = BufWriter::with_capacity(256 * 1024, temp);
+        let core = Core::new(out, path.display().to_string(), options);
+        Ok(Writer { path, core })
     }
 
     /// The target path.
@@ -182,6 +200,131 @@ impl Writer {
     /// The config is asked for after the layers, so a streaming image can finish computing
     /// it. The layers' diff_ids must match the config's.
     pub fn add_image(&mut self, image: &dyn Image, tags: &[Reference]) -> Result<()> {
+        self.core.add_image(image, tags)
+    }
+
+    /// The images added so far, as `manifest.json` will list them.
+    pub fn manifest(&self) -> &[ManifestItem] {
+        &self.core.items
+    }
+
+    /// Finishes the archive: writes `manifest.json` and `repositories` and the end-of-archive
+    /// blocks, syncs, and renames the temporary file onto the target. Fails (writing nothing
+    /// at the target) when the target has meanwhile become a non-empty file.
+    pub fn commit(mut self) -> Result<()> {
+        self.core.finish()?;
+        let ctx = format!("finishing {}", self.path.display());
+        let temp = self
+            .core
+            .out
+            .into_inner()
+            .map_err(|e| Error::io(&ctx, e.into_error()))?;
+        temp.as_file().sync_all().map_err(|e| Error::io(&ctx, e))?;
+        set_mode(temp.path()).map_err(|e| Error::io(&ctx, e))?;
+        check_target(&self.path, self.core.options.replace)?;
+        temp.persist(&self.path)
+            .map_err(|e| Error::io(&ctx, e.error))?;
+        let dir = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        oci_types::fs::sync_dir(dir).map_err(|e| Error::io(&ctx, e.source))
+    }
+}
+
+impl Output for FileOut {
+    fn cut(&mut self, start: u64) -> io::Result<()> {
+        self.flush()?;
+        self.get_ref().as_file().set_len(start)?;
+        self.seek(SeekFrom::Start(start))?;
+        Ok(())
+    }
+
+    /// A placeholder header, the data, and the header rewritten once the size and the name
+    /// are known; on any failure the archive is cut back to where the entry began.
+    fn store_layer(
+        core: &mut Core<Self>,
+        stream: impl Read,
+        expect: &Expect,
+        what: &str,
+    ) -> Result<(Stored, Blob)> {
+        let start = core.pos;
+        let keep = core.options.layers == LayerStorage::AsIs;
+        let out = &mut core.out;
+        let result = layer_data(stream, expect, what, keep, |_| {
+            out.write_all(&[0u8; BLOCK as usize])
+                .map_err(|e| Error::io(format!("writing {what}"), e))?;
+            Ok(out)
+        });
+        let (stored, data_len, stream) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                core.rollback(start)?;
+                return Err(e);
+            }
+        };
+        core.pos += BLOCK + data_len;
+        // A layer that turns out to be in the archive already (a streaming layer, whose diff_id
+        // was not known before it was read) is not stored twice.
+        if let Some(s) = core.existing(&stored) {
+            core.rollback(start)?;
+            core.blobs
+                .insert(stream.digest.clone(), (s.clone(), stream.size));
+            return Ok((s, stream));
+        }
+        if let Err(e) = finish_entry(core, start, &stored.path, data_len) {
+            core.broken = true;
+            return Err(e);
+        }
+        core.record(&stored, &stream);
+        Ok((stored, stream))
+    }
+}
+
+/// Pads the layer entry that began at `start`, rewrites its header and moves back to the end.
+fn finish_entry(core: &mut Core<FileOut>, start: u64, name: &str, size: u64) -> Result<()> {
+    core.pad(size)?;
+    let header = core.layer_header(name, size)?;
+    let end = core.pos;
+    let seek = |w: &mut FileOut, to: u64| w.seek(SeekFrom::Start(to)).map(|_| ());
+    let label = &core.label;
+    let ctx = |e| Error::io(format!("writing {label}"), e);
+    seek(&mut core.out, start).map_err(ctx)?;
+    core.out.write_all(&header).map_err(ctx)?;
+    seek(&mut core.out, end).map_err(ctx)?;
+    Ok(())
+}
+
+impl<O: Output> Core<O> {
+    pub(crate) fn new(out: O, label: String, options: WriterOptions) -> Core<O> {
+        Core {
+            out,
+            pos: 0,
+            label,
+            options,
+            blobs: HashMap::new(),
+            by_diff_id: HashMap::new(),
+            configs: HashMap::new(),
+            legacy_layers: HashSet::new(),
+            items: Vec::new(),
+            item_tops: Vec::new(),
+            by_config: HashMap::new(),
+            broken: false,
+        }
+    }
+
+    /// The output, for the writer that finishes it.
+    pub(crate) fn into_out(self) -> O {
+        self.out
+    }
+
+    /// The images added so far.
+    pub(crate) fn items(&self) -> &[ManifestItem] {
+        &self.items
+    }
+
+    /// See [`Writer::add_image`].
+    pub(crate) fn add_image(&mut self, image: &dyn Image, tags: &[Reference]) -> Result<()> {
         let tags = tags
             .iter()
             .map(NameTag::from_reference)
@@ -218,14 +361,20 @@ impl Writer {
             Some(d) => format!("layer {i} (diff_id {d})"),
             None => format!("layer {i}"),
         };
+        // The digest and size of the blob as stored, when the layer knows them before it is
+        // read (a streaming layer does not): the stream is held to them, and they let a
+        // writer that cannot seek write the entry's header before its data.
+        let digest = layer.digest().ok();
+        let size = digest.as_ref().and_then(|_| layer.size().ok());
         let stored = match (self.options.layers, &known_diff_id) {
             (LayerStorage::Uncompressed, Some(d)) => {
                 let r = layer
                     .uncompressed()
                     .map_err(|e| Error::image(ctx("opening"), e))?;
+                // A layer stored uncompressed (its digest is its diff_id) has the size of its tar.
                 let expect = Expect {
                     digest: Some(d.clone()),
-                    size: None,
+                    size: size.filter(|_| digest.as_ref() == Some(d)),
                     diff_id: Some(d.clone()),
                 };
                 self.store_layer(r, expect, &what)?.0
@@ -235,8 +384,8 @@ impl Writer {
                     .compressed()
                     .map_err(|e| Error::image(ctx("opening"), e))?;
                 let expect = Expect {
-                    digest: None,
-                    size: None,
+                    digest,
+                    size,
                     diff_id: known_diff_id.clone(),
                 };
                 self.store_layer(r, expect, &what)?.0
@@ -313,7 +462,7 @@ impl Writer {
     fn check_usable(&self) -> Result<()> {
         if self.broken {
             return Err(Error::Io {
-                context: format!("writing {}", self.path.display()),
+                context: format!("writing {}", self.label),
                 source: io::Error::other("an earlier write failed and could not be undone"),
             });
         }
@@ -321,9 +470,9 @@ impl Writer {
     }
 
     /// Streams a layer into the archive: verified against `expect` as it flows, decompressed
-    /// unless layers are stored as they are, under a placeholder header rewritten at the end.
-    /// On any failure the archive is cut back to where the entry began.
-    /// Returns the stored layer and the digest and size of the stream as given.
+    /// unless layers are stored as they are, in the entry the output writes (see
+    /// [`Output::store_layer`]). Returns the stored layer and the digest and size of the
+    /// stream as given.
     pub(crate) fn store_layer(
         &mut self,
         stream: impl Read,
@@ -342,35 +491,23 @@ impl Writer {
                 ));
             }
         }
-        let start = self.pos;
-        let result = self.write_layer_data(stream, &expect, what);
-        let (stored, data_len, stream) = match result {
-            Ok(v) => v,
-            Err(e) => {
-                self.rollback(start)?;
-                return Err(e);
-            }
-        };
-        // A layer that turns out to be in the archive already (a streaming layer, whose diff_id
-        // was not known before it was read) is not stored twice.
-        let existing = match self.blobs.get(&stored.digest) {
+        O::store_layer(self, stream, &expect, what)
+    }
+
+    /// The layer already in the archive that `stored` turns out to be (by digest or diff_id).
+    pub(crate) fn existing(&self, stored: &Stored) -> Option<Stored> {
+        match self.blobs.get(&stored.digest) {
             Some((s, _)) => Some(s.clone()),
             None => stored
                 .diff_id
                 .as_ref()
                 .and_then(|d| self.by_diff_id.get(d))
                 .cloned(),
-        };
-        if let Some(s) = existing {
-            self.rollback(start)?;
-            self.blobs
-                .insert(stream.digest.clone(), (s.clone(), stream.size));
-            return Ok((s, stream));
         }
-        if let Err(e) = self.finish_entry(start, &stored.path, data_len) {
-            self.broken = true;
-            return Err(e);
-        }
+    }
+
+    /// Records a layer just stored from `stream`.
+    pub(crate) fn record(&mut self, stored: &Stored, stream: &Blob) {
         self.blobs
             .insert(stream.digest.clone(), (stored.clone(), stream.size));
         self.blobs
@@ -379,140 +516,36 @@ impl Writer {
         if let Some(d) = &stored.diff_id {
             self.by_diff_id.insert(d.clone(), stored.clone());
         }
-        Ok((stored, stream))
     }
 
-    fn write_layer_data(
-        &mut self,
-        stream: impl Read,
-        expect: &Expect,
-        what: &str,
-    ) -> Result<(Stored, u64, Blob)> {
-        let ctx = |w: &str| format!("{w} {what}");
-        // The placeholder header; rewritten by `finish_entry`.
-        self.write_all(&[0u8; BLOCK as usize])
-            .map_err(|e| Error::io(ctx("writing"), e))?;
-        let mut given = Meter::new(stream, expect.digest.as_ref(), expect.size)?;
-        let keep_compressed = self.options.layers == LayerStorage::AsIs;
-        let (detected, peeked) =
-            compression::peek(&mut given).map_err(|e| Error::io(ctx("reading"), e))?;
-        let compression = match detected {
-            Detected::Known(c) => c,
-            Detected::Unsupported(format) => {
-                return Err(Error::UnsupportedCompression {
-                    what: what.to_owned(),
-                    format,
-                })
-            }
-        };
-        let (written, plain_digest) = if keep_compressed {
-            let mut plain = Meter::new(peeked, None, None)?;
-            let n =
-                io::copy(&mut plain, &mut self.out).map_err(|e| Error::io(ctx("storing"), e))?;
-            (n, None)
-        } else {
-            let decoded = compression::decompress(peeked, compression)
-                .map_err(|e| Error::io(ctx("decompressing"), e))?;
-            let mut plain = Meter::new(decoded, None, None)?;
-            let n =
-                io::copy(&mut plain, &mut self.out).map_err(|e| Error::io(ctx("storing"), e))?;
-            (n, Some(plain.sha256()))
-        };
-        self.pos += written;
-        // Drain what the decompressor left (gzip trailers) so that the given stream is
-        // verified to its end.
-        io::copy(&mut given, &mut io::sink()).map_err(|e| Error::io(ctx("reading"), e))?;
-        let stream_digest = given.verify(what)?;
-        let stream_sha256 = given.sha256();
-        let (path, digest, diff_id) = match plain_digest {
-            Some(diff_id) => (
-                format!("{}.tar", diff_id.encoded()),
-                diff_id.clone(),
-                Some(diff_id),
-            ),
-            None => {
-                let ext = match compression {
-                    Compression::Gzip => ".tar.gz",
-                    Compression::Zstd => ".tar.zst",
-                    _ => ".tar",
-                };
-                let diff_id = (compression == Compression::None).then(|| stream_sha256.clone());
-                (
-                    format!("{}{ext}", stream_sha256.encoded()),
-                    stream_sha256,
-                    diff_id,
-                )
-            }
-        };
-        if let (Some(want), Some(have)) = (&expect.diff_id, &diff_id) {
-            if want.algorithm() == &Algorithm::Sha256 && want != have {
-                return Err(Error::digest_mismatch(
-                    format!("{what} (diff_id)"),
-                    want.clone(),
-                    have.clone(),
-                ));
-            }
-        }
-        let diff_id = diff_id.or_else(|| expect.diff_id.clone());
-        let blob = Blob {
-            digest: stream_digest,
-            size: given.count,
-        };
-        Ok((
-            Stored {
-                path,
-                digest,
-                size: written,
-                diff_id,
-            },
-            written,
-            blob,
-        ))
-    }
-
-    /// Pads the entry that began at `start`, rewrites its header and moves back to the end.
-    fn finish_entry(&mut self, start: u64, name: &str, size: u64) -> Result<()> {
-        let path = self.path.display().to_string();
-        let ctx = || format!("writing {path}");
-        let pad = tar::padded(size).unwrap_or(size) - size;
-        self.write_all(&vec![0u8; pad as usize])
-            .map_err(|e| Error::io(ctx(), e))?;
-        let header = tar::encode_fixed(name, size).ok_or_else(|| Error::Io {
-            context: ctx(),
+    /// The one-block header of a layer entry.
+    pub(crate) fn layer_header(&self, name: &str, size: u64) -> Result<[u8; BLOCK as usize]> {
+        tar::encode_fixed(name, size).ok_or_else(|| Error::Io {
+            context: format!("writing {}", self.label),
             source: io::Error::other(format!(
                 "entry name {name:?} is too long for a one-block header"
             )),
-        })?;
-        let end = self.pos;
-        let seek =
-            |w: &mut BufWriter<NamedTempFile>, to: u64| w.seek(SeekFrom::Start(to)).map(|_| ());
-        seek(&mut self.out, start).map_err(|e| Error::io(ctx(), e))?;
-        self.out
-            .write_all(&header)
-            .map_err(|e| Error::io(ctx(), e))?;
-        seek(&mut self.out, end).map_err(|e| Error::io(ctx(), e))?;
-        Ok(())
+        })
+    }
+
+    /// Writes the zeros that pad an entry of `size` bytes to whole blocks.
+    pub(crate) fn pad(&mut self, size: u64) -> Result<()> {
+        let pad = tar::padded(size).unwrap_or(size) - size;
+        self.write_all(&[0u8; BLOCK as usize][..pad as usize])
+            .map_err(|e| Error::io(format!("writing {}", self.label), e))
     }
 
     /// Cuts the archive back to `start`, forgetting everything written after it.
     fn rollback(&mut self, start: u64) -> Result<()> {
-        let res = (|| -> io::Result<()> {
-            self.out.flush()?;
-            self.out.get_ref().as_file().set_len(start)?;
-            self.out.seek(SeekFrom::Start(start))?;
-            Ok(())
-        })();
+        let res = self.out.cut(start);
         self.pos = start;
         res.map_err(|e| {
             self.broken = true;
-            Error::io(
-                format!("undoing a failed write to {}", self.path.display()),
-                e,
-            )
+            Error::io(format!("undoing a failed write to {}", self.label), e)
         })
     }
 
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.out.write_all(bytes)?;
         self.pos += bytes.len() as u64;
         Ok(())
@@ -536,7 +569,7 @@ impl Writer {
         let start = self.pos;
         if let Err(e) = self.write_all(buf) {
             self.rollback(start)?;
-            return Err(Error::io(format!("writing {}", self.path.display()), e));
+            return Err(Error::io(format!("writing {}", self.label), e));
         }
         Ok(())
     }
@@ -620,15 +653,8 @@ impl Writer {
         }
     }
 
-    /// The images added so far, as `manifest.json` will list them.
-    pub fn manifest(&self) -> &[ManifestItem] {
-        &self.items
-    }
-
-    /// Finishes the archive: writes `manifest.json` and `repositories` and the end-of-archive
-    /// blocks, syncs, and renames the temporary file onto the target. Fails (writing nothing
-    /// at the target) when the target has meanwhile become a non-empty file.
-    pub fn commit(mut self) -> Result<()> {
+    /// Writes `manifest.json`, `repositories` and the end-of-archive blocks, and flushes.
+    pub(crate) fn finish(&mut self) -> Result<()> {
         self.check_usable()?;
         let manifest = ManifestItem::to_json(&self.items);
         let mut repos: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -646,24 +672,146 @@ impl Writer {
         let repositories = legacy::repositories(&repos);
         self.write_file(MANIFEST_FILE, &manifest)?;
         self.write_file("repositories", &repositories)?;
-        let ctx = format!("finishing {}", self.path.display());
+        let ctx = format!("finishing {}", self.label);
         self.write_all(&[0u8; 2 * BLOCK as usize])
             .map_err(|e| Error::io(&ctx, e))?;
-        let temp = self
-            .out
-            .into_inner()
-            .map_err(|e| Error::io(&ctx, e.into_error()))?;
-        temp.as_file().sync_all().map_err(|e| Error::io(&ctx, e))?;
-        set_mode(temp.path()).map_err(|e| Error::io(&ctx, e))?;
-        check_target(&self.path, self.options.replace)?;
-        temp.persist(&self.path)
-            .map_err(|e| Error::io(&ctx, e.error))?;
-        let dir = match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        oci_types::fs::sync_dir(dir).map_err(|e| Error::io(&ctx, e.source))
+        self.out.flush().map_err(|e| Error::io(&ctx, e))
     }
+}
+
+/// Copies `r` to `w` in large chunks (`io::copy` through a `dyn Write` would read 8 KiB at a
+/// time); returns the number of bytes copied.
+pub(crate) fn pump(r: &mut impl Read, w: &mut dyn Write) -> io::Result<u64> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        w.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
+/// The file name extension of a layer stored as it came, compressed with `compression`.
+fn layer_ext(compression: Compression) -> &'static str {
+    match compression {
+        Compression::Gzip => ".tar.gz",
+        Compression::Zstd => ".tar.zst",
+        _ => ".tar",
+    }
+}
+
+/// The digest, entry name and size a layer will be stored under, when they can be told
+/// before its data is read: from the digest and size `expect`s of the stream, when the stream
+/// is what is stored (layers kept as they come, or a stream that is not compressed).
+pub(crate) fn predict(
+    expect: &Expect,
+    keep_compressed: bool,
+    compression: Compression,
+) -> Option<(Digest, String, u64)> {
+    let size = expect.size?;
+    let sha256 = |d: &Option<Digest>| {
+        d.as_ref()
+            .filter(|d| d.algorithm() == &Algorithm::Sha256)
+            .cloned()
+    };
+    let (digest, ext) = if keep_compressed {
+        (sha256(&expect.digest)?, layer_ext(compression))
+    } else if compression == Compression::None {
+        // Uncompressed, the stream's digest is its diff_id.
+        let d = sha256(&expect.digest).or_else(|| sha256(&expect.diff_id))?;
+        (d, ".tar")
+    } else {
+        return None;
+    };
+    let name = format!("{}{ext}", digest.encoded());
+    Some((digest, name, size))
+}
+
+/// Reads a layer from `stream`, verified against `expect` as it flows, and writes its data
+/// (decompressed unless `keep_compressed`) where `begin` says once the stream's compression
+/// is known. Returns what is stored (named by the digests found), the number of bytes
+/// written, and the digest and size of the stream as given.
+pub(crate) fn layer_data<'o>(
+    stream: impl Read,
+    expect: &Expect,
+    what: &str,
+    keep_compressed: bool,
+    begin: impl FnOnce(Compression) -> Result<&'o mut dyn Write>,
+) -> Result<(Stored, u64, Blob)> {
+    let ctx = |w: &str| format!("{w} {what}");
+    let mut given = Meter::new(stream, expect.digest.as_ref(), expect.size)?;
+    let (detected, peeked) =
+        compression::peek(&mut given).map_err(|e| Error::io(ctx("reading"), e))?;
+    let compression = match detected {
+        Detected::Known(c) => c,
+        Detected::Unsupported(format) => {
+            return Err(Error::UnsupportedCompression {
+                what: what.to_owned(),
+                format,
+            })
+        }
+    };
+    let out = begin(compression)?;
+    let (written, plain_digest) = if keep_compressed {
+        let mut plain = Meter::new(peeked, None, None)?;
+        let n = pump(&mut plain, out).map_err(|e| Error::io(ctx("storing"), e))?;
+        (n, None)
+    } else {
+        let decoded = compression::decompress(peeked, compression)
+            .map_err(|e| Error::io(ctx("decompressing"), e))?;
+        let mut plain = Meter::new(decoded, None, None)?;
+        let n = pump(&mut plain, out).map_err(|e| Error::io(ctx("storing"), e))?;
+        (n, Some(plain.sha256()))
+    };
+    // Drain what the decompressor left (gzip trailers) so that the given stream is
+    // verified to its end.
+    io::copy(&mut given, &mut io::sink()).map_err(|e| Error::io(ctx("reading"), e))?;
+    let stream_digest = given.verify(what)?;
+    let stream_sha256 = given.sha256();
+    let (path, digest, diff_id) = match plain_digest {
+        Some(diff_id) => (
+            format!("{}.tar", diff_id.encoded()),
+            diff_id.clone(),
+            Some(diff_id),
+        ),
+        None => {
+            let diff_id = (compression == Compression::None).then(|| stream_sha256.clone());
+            (
+                format!("{}{}", stream_sha256.encoded(), layer_ext(compression)),
+                stream_sha256,
+                diff_id,
+            )
+        }
+    };
+    if let (Some(want), Some(have)) = (&expect.diff_id, &diff_id) {
+        if want.algorithm() == &Algorithm::Sha256 && want != have {
+            return Err(Error::digest_mismatch(
+                format!("{what} (diff_id)"),
+                want.clone(),
+                have.clone(),
+            ));
+        }
+    }
+    let diff_id = diff_id.or_else(|| expect.diff_id.clone());
+    let blob = Blob {
+        digest: stream_digest,
+        size: given.count,
+    };
+    Ok((
+        Stored {
+            path,
+            digest,
+            size: written,
+            diff_id,
+        },
+        written,
+        blob,
+    ))
 }
 
 #[cfg(unix)]

@@ -121,7 +121,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
 
 /// Runs `/usr/bin/time -f %M ...` (printed first) and returns the peak RSS in KiB, the last
 /// line `time` writes to stderr.
-fn peak_rss_kib(timed: &Cmd) -> Result<u64> {
+pub(super) fn peak_rss_kib(timed: &Cmd) -> Result<u64> {
     timed.echo();
     let out = timed
         .command()

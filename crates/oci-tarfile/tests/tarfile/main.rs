@@ -7,6 +7,7 @@ mod bad_input;
 mod common;
 mod dest;
 mod fixtures;
+mod stream;
 #[cfg(unix)]
 mod tools;
 mod writer;

@@ -36,6 +36,87 @@ fn docker_archive_streams_through_a_pipe() {
     );
 }
 
+/// Runs a bash pipeline in `dir` (`$OCIKIT` is the binary); its exit code and stderr.
+fn pipeline(dir: &Path, script: &str) -> (i32, String) {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -o pipefail; {script}"))
+        .env("OCIKIT", env!("CARGO_BIN_EXE_ocikit"))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+/// `docker-archive:-` into a pipe writes, byte for byte, the archive `docker-archive:FILE`
+/// writes: layers kept as they come (streamed straight through) and layers stored
+/// decompressed (each spooled alone, its size being unknown until read).
+#[test]
+fn docker_archive_to_a_pipe_is_the_file_archive_byte_for_byte() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    for (n, flags) in ["", "--dest-compress-format none"].iter().enumerate() {
+        let src = hello();
+        let script = format!(
+            "\"$OCIKIT\" copy -q {flags} '{src}' docker-archive:- | cat > piped{n}.tar && \"$OCIKIT\" copy -q {flags} '{src}' docker-archive:file{n}.tar"
+        );
+        let (code, stderr) = pipeline(d, &script);
+        assert_eq!(code, 0, "{script}: {stderr}");
+        let piped = std::fs::read(d.join(format!("piped{n}.tar"))).unwrap();
+        let file = std::fs::read(d.join(format!("file{n}.tar"))).unwrap();
+        assert!(
+            piped == file,
+            "{flags:?}: {} piped bytes, {} in the file",
+            piped.len(),
+            file.len()
+        );
+        // And it reads back.
+        ocikit(d, &["verify", &format!("docker-archive:piped{n}.tar")]).ok();
+    }
+}
+
+/// A layer that does not match its digest, found while it streams to stdout, fails the copy
+/// with exit 1 and the digest error naming both digests; what went out is a truncated
+/// archive (a pipe cannot take it back).
+#[test]
+fn a_bad_layer_fails_docker_archive_to_stdout_with_the_digest_error() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    ocikit(
+        d,
+        &[
+            "copy",
+            "-q",
+            "--dest-compress-format",
+            "none",
+            &hello(),
+            "oci:plain:v1",
+        ],
+    )
+    .ok();
+    let layer = d
+        .join("plain/blobs/sha256")
+        .join("5260bd3926c36c318835046b8882c825b45f62c74f4d25a6d4a205358f266e16");
+    let mut bytes = std::fs::read(&layer).unwrap();
+    bytes[2000] ^= 0xff;
+    let actual = oci_types::Digest::sha256(&bytes).to_string();
+    std::fs::remove_file(&layer).unwrap();
+    std::fs::write(&layer, &bytes).unwrap();
+    let (code, stderr) = pipeline(
+        d,
+        "\"$OCIKIT\" copy -q oci:plain:v1 docker-archive:- | cat > out.tar",
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("digest mismatch"), "{stderr}");
+    assert!(
+        stderr.contains("sha256:5260bd3926c36c318835046b8882c825b45f62c74f4d25a6d4a205358f266e16"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&actual), "{stderr}");
+}
+
 #[test]
 fn skopeo_flags() {
     let t = tempfile::tempdir().unwrap();
