@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use ocikit::unpack::{export, Options};
 
-use super::unpack::{open, warn};
-use crate::cli::{RegistryArgs, Secret};
+use super::unpack::{warn, ImageArgs};
+use crate::cli::RegistryArgs;
 
 /// The arguments of `export`.
 #[derive(Debug, clap::Args)]
@@ -16,20 +16,14 @@ use crate::cli::{RegistryArgs, Secret};
     after_help = "Example:\n  ocikit export oci:layout:v1 -o rootfs.tar\n  ocikit export app.tar | tar -t"
 )]
 pub(crate) struct Args {
-    /// The image.
-    pub(crate) src: String,
+    #[command(flatten)]
+    pub(crate) image: ImageArgs,
     /// Where the tar goes; `-` (the default) is standard output. A file appears only whole.
     #[arg(short, long, value_name = "FILE|-", default_value = "-")]
     pub(crate) output: PathBuf,
     /// Skip hostile entries with a warning instead of failing.
     #[arg(long)]
     pub(crate) lenient: bool,
-    /// The image of an index for this platform (os/arch[/variant]). Default: linux/amd64.
-    #[arg(long)]
-    pub(crate) platform: Option<String>,
-    /// Credentials for a docker:// image.
-    #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
-    pub(crate) creds: Option<Secret>,
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,
 }
@@ -39,12 +33,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         lenient: args.lenient,
         ..Options::default()
     };
-    let image = open(
-        &args.src,
-        args.platform.as_deref(),
-        args.creds.as_ref(),
-        &args.registry,
-    )?;
+    let image = args.image.open(&args.registry)?;
     let report = if args.output.as_os_str() == "-" {
         let out = std::io::stdout().lock();
         let mut out = std::io::BufWriter::with_capacity(1 << 20, out);

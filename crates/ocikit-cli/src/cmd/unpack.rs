@@ -17,8 +17,8 @@ use crate::usage;
     after_help = "Example:\n  ocikit unpack oci:layout:v1 rootfs --rootless\n  ocikit unpack docker://localhost:5000/app:v1 rootfs --platform linux/arm64"
 )]
 pub(crate) struct Args {
-    /// The image.
-    pub(crate) src: String,
+    #[command(flatten)]
+    pub(crate) image: ImageArgs,
     /// The directory to create (it must not exist); it appears only when complete.
     pub(crate) dir: PathBuf,
     /// Every file owned by the caller; no device nodes, only user.* xattrs (implied when
@@ -29,14 +29,23 @@ pub(crate) struct Args {
     /// failing.
     #[arg(long)]
     pub(crate) lenient: bool,
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+/// The image that `unpack` and `export` read: its name, the platform of an index, and the
+/// credentials for a registry (whose other options each command flattens last, so that their
+/// heading stays theirs).
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImageArgs {
+    /// The image.
+    pub(crate) src: String,
     /// The image of an index for this platform (os/arch[/variant]). Default: linux/amd64.
     #[arg(long)]
     pub(crate) platform: Option<String>,
     /// Credentials for a docker:// image.
     #[arg(long, value_name = "USER[:PASS]", value_parser = crate::cli::secret)]
     pub(crate) creds: Option<Secret>,
-    #[command(flatten)]
-    pub(crate) registry: RegistryArgs,
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
@@ -45,40 +54,33 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         lenient: args.lenient,
         ..Options::default()
     };
-    let image = open(
-        &args.src,
-        args.platform.as_deref(),
-        args.creds.as_ref(),
-        &args.registry,
-    )?;
+    let image = args.image.open(&args.registry)?;
     let report = unpack(image.image.as_ref(), &args.dir, opts)
         .with_context(|| format!("unpacking {} into {}", image.label, args.dir.display()))?;
     warn(&report);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the one image `src` names, of an index the one for `platform`.
-pub(crate) fn open(
-    src: &str,
-    platform: Option<&str>,
-    creds: Option<&Secret>,
-    registry: &RegistryArgs,
-) -> Result<Opened> {
-    let name = super::parse(src, false)?;
-    let platform: Option<Platform> = match platform.map(str::parse).transpose() {
-        Ok(p) => p,
-        Err(e) => usage!("--platform: {e}"),
-    };
-    let access = Access::new(creds, registry);
-    let mut options = access.copy_options(&name)?;
-    if let Some(p) = platform {
-        options.platforms = oci_copy::Platforms::One(p);
+impl ImageArgs {
+    /// Opens the one image `src` names, of an index the one for `platform`.
+    pub(crate) fn open(&self, registry: &RegistryArgs) -> Result<Opened> {
+        let name = super::parse(&self.src, false)?;
+        let platform: Option<Platform> = match self.platform.as_deref().map(str::parse).transpose()
+        {
+            Ok(p) => p,
+            Err(e) => usage!("--platform: {e}"),
+        };
+        let access = Access::new(self.creds.as_ref(), registry);
+        let mut options = access.copy_options(&name)?;
+        if let Some(p) = platform {
+            options.platforms = oci_copy::Platforms::One(p);
+        }
+        let image = oci_copy::open_image(&name, &options).map_err(|e| access.explain(e))?;
+        Ok(Opened {
+            label: name.to_string(),
+            image,
+        })
     }
-    let image = oci_copy::open_image(&name, &options).map_err(|e| access.explain(e))?;
-    Ok(Opened {
-        label: name.to_string(),
-        image,
-    })
 }
 
 /// The image an unpack or export reads, and its name for messages.
