@@ -12,6 +12,7 @@
 //! the first member (`flate2::read::GzDecoder`, async-compression's default) read it all.
 //! Concatenated zstd frames are one valid zstd stream.
 
+use std::cell::RefCell;
 use std::io;
 
 use libdeflater::{CompressionLvl, Compressor};
@@ -177,14 +178,17 @@ fn gzip_blocks(engine: Engine, dict: &[u8], input: &[u8], out: &mut Vec<u8>) -> 
 /// Appends the deflate of `input` by libdeflate, its last block made not final and followed
 /// by a sync flush, when that is smaller than storing; returns whether it did. libdeflate
 /// only writes complete streams, so the last block header and the stream's end are found by
-/// walking it ([`scan::ends`]). A fresh compressor per block: its output is a function of the
-/// input and the level alone.
+/// walking it ([`scan::ends`]). Each call of libdeflate is independent of the calls before
+/// it, so the thread's compressor is reused ([`with_compressor`]): the output is a function of
+/// the input and the level alone.
 fn libdeflate_sync(level: u32, input: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
-    let mut c = compressor(level)?;
     let start = out.len();
-    let bound = c.deflate_compress_bound(input.len());
-    out.resize(start + bound, 0);
-    let n = match c.deflate_compress(input, &mut out[start..]) {
+    let compressed = with_compressor(level, |c| {
+        let bound = c.deflate_compress_bound(input.len());
+        out.resize(start + bound, 0);
+        c.deflate_compress(input, &mut out[start..])
+    })?;
+    let n = match compressed {
         Ok(n) if n + SYNC_MARK.len() + 1 < stored_size(input.len()) => n,
         _ => {
             out.truncate(start);
@@ -214,12 +218,31 @@ fn libdeflate_sync(level: u32, input: &[u8], out: &mut Vec<u8>) -> io::Result<bo
     Ok(true)
 }
 
-fn compressor(level: u32) -> io::Result<Compressor> {
-    let lvl = i32::try_from(level)
-        .ok()
-        .and_then(|l| CompressionLvl::new(l).ok())
-        .ok_or_else(|| io::Error::other(format!("invalid libdeflate level {level}")))?;
-    Ok(Compressor::new(lvl))
+thread_local! {
+    /// The libdeflate compressors of this thread, one per level used. A compressor is a few
+    /// hundred KiB of match-finder tables: allocating a fresh one for every block cost about
+    /// 15% of the compression time (mostly the kernel zeroing new pages), and libdeflate
+    /// keeps no state from one call to the next, so reusing it changes no output byte.
+    static COMPRESSORS: RefCell<Vec<(u32, Compressor)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's libdeflate compressor for `level` (1 to 12), made on first use.
+fn with_compressor<T>(level: u32, f: impl FnOnce(&mut Compressor) -> T) -> io::Result<T> {
+    COMPRESSORS.with(|cell| {
+        let mut all = cell.borrow_mut();
+        let i = match all.iter().position(|(l, _)| *l == level) {
+            Some(i) => i,
+            None => {
+                let lvl = i32::try_from(level)
+                    .ok()
+                    .and_then(|l| CompressionLvl::new(l).ok())
+                    .ok_or_else(|| io::Error::other(format!("invalid libdeflate level {level}")))?;
+                all.push((level, Compressor::new(lvl)));
+                all.len() - 1
+            }
+        };
+        Ok(f(&mut all[i].1))
+    })
 }
 
 /// Appends `input` as stored deflate blocks, none of them final.
@@ -284,26 +307,41 @@ fn looks_incompressible(input: &[u8]) -> bool {
         return false;
     }
     // Level 1 (libdeflate's `fastest()` is level 0, which does not compress).
-    let Ok(mut c) = compressor(1) else {
-        return false;
-    };
     let mut buf = [0u8; SAMPLE_LIMIT];
     let step = input.len() / SAMPLES;
-    (0..SAMPLES).all(|i| {
-        let start = i * step;
-        let sample = &input[start..start + SAMPLE_SIZE];
-        c.deflate_compress(sample, &mut buf).is_err()
+    with_compressor(1, |c| {
+        (0..SAMPLES).all(|i| {
+            let start = i * step;
+            let sample = &input[start..start + SAMPLE_SIZE];
+            c.deflate_compress(sample, &mut buf).is_err()
+        })
     })
+    .unwrap_or(false)
 }
 
 /// Appends one zstd frame holding `input`, with its content size and checksum.
 fn zstd_frame(level: u32, input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
-    let level = i32::try_from(level).map_err(io::Error::other)?;
-    let mut c = zstd::bulk::Compressor::new(level)?;
-    c.include_checksum(true)?;
-    out.reserve(zstd::zstd_safe::compress_bound(input.len()));
-    c.compress_to_buffer(input, out)?;
-    Ok(())
+    thread_local! {
+        /// This thread's zstd compressor and its level: each frame is compressed from a reset
+        /// context, so reusing it (rather than allocating megabytes per block) changes no
+        /// output byte.
+        static ZSTD: RefCell<Option<(u32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    }
+    ZSTD.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let c = match &mut *slot {
+            Some((l, c)) if *l == level => c,
+            _ => {
+                let lvl = i32::try_from(level).map_err(io::Error::other)?;
+                let mut c = zstd::bulk::Compressor::new(lvl)?;
+                c.include_checksum(true)?;
+                &mut slot.insert((level, c)).1
+            }
+        };
+        out.reserve(zstd::zstd_safe::compress_bound(input.len()));
+        c.compress_to_buffer(input, out)?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -402,5 +440,31 @@ mod tests {
             !looks_incompressible(&random[..1000]),
             "small blocks are never skipped"
         );
+    }
+
+    /// Compressors are kept per thread and reused; a block's bytes must not depend on what
+    /// the thread compressed before (the stream's output is the same whatever thread took
+    /// which block).
+    #[test]
+    fn a_reused_compressor_writes_what_a_fresh_one_does() {
+        let text = b"blocks are compressed by whichever thread is free ".repeat(20_000);
+        let zeros = vec![0u8; 300_000];
+        for codec in [
+            Codec::Gzip { level: 2 },
+            Codec::Gzip { level: 6 },
+            Codec::Zstd { level: 3 },
+        ] {
+            let encode = |input: &[u8]| {
+                let mut out = Vec::new();
+                codec.encode(&[], input, &mut out).unwrap();
+                out
+            };
+            let first = encode(&text);
+            let _ = encode(&zeros);
+            let again = encode(&text);
+            let fresh = std::thread::scope(|s| s.spawn(|| encode(&text)).join().unwrap());
+            assert!(first == again, "{codec:?}");
+            assert!(first == fresh, "{codec:?}");
+        }
     }
 }
