@@ -197,7 +197,15 @@ pub(crate) fn write_image_named(
         cancel: options.cancel.clone(),
     };
     let label = dst.to_string();
-    let source_digest = image.digest().ok();
+    // Only `--preserve-digests` compares with the source's manifest digest. Asked for when it
+    // is not needed, it can cost a whole pass over the source: a docker archive's manifest is
+    // made on the fly and names each stored layer by digest, which for an uncompressed layer
+    // is found by hashing it (512 MiB read twice in `bench convert`).
+    let source_digest = if options.preserve_digests {
+        image.digest().ok()
+    } else {
+        None
+    };
     let config_digest = image.config_name().ok();
     let family_of_source = Family::of(&image.media_type().map_err(img(&label))?);
     let ref_name = |reference: &Option<String>| {

@@ -239,3 +239,73 @@ fn a_dir_copy_is_replaced_whole_and_nothing_stays_beside_it() {
     assert_eq!(blobs, 2, "{:?}", listing(&dir));
     assert_eq!(listing(t.path()), vec!["copy", "small"]);
 }
+
+/// An image that counts the calls of `digest()`, forwarding everything else.
+struct CountingDigest {
+    inner: std::sync::Arc<dyn oci_partial::Image>,
+    digests: std::sync::atomic::AtomicUsize,
+}
+
+impl oci_partial::Image for CountingDigest {
+    fn layers(&self) -> oci_partial::Result<Vec<std::sync::Arc<dyn oci_partial::Layer>>> {
+        self.inner.layers()
+    }
+    fn media_type(&self) -> oci_partial::Result<oci_types::MediaType> {
+        self.inner.media_type()
+    }
+    fn raw_config_file(&self) -> oci_partial::Result<Vec<u8>> {
+        self.inner.raw_config_file()
+    }
+    fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
+        self.inner.raw_manifest()
+    }
+    fn layer_by_digest(
+        &self,
+        digest: &oci_types::Digest,
+    ) -> oci_partial::Result<std::sync::Arc<dyn oci_partial::Layer>> {
+        self.inner.layer_by_digest(digest)
+    }
+    fn layer_by_diff_id(
+        &self,
+        diff_id: &oci_types::Digest,
+    ) -> oci_partial::Result<std::sync::Arc<dyn oci_partial::Layer>> {
+        self.inner.layer_by_diff_id(diff_id)
+    }
+    fn digest(&self) -> oci_partial::Result<oci_types::Digest> {
+        self.digests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.digest()
+    }
+}
+
+/// A docker archive's manifest is made on the fly and names each uncompressed layer by its
+/// digest, which costs a whole read of the layer to find: a plain copy (no
+/// `preserve_digests`) must not ask for the source's digest, so that `convert` reads each
+/// layer once (it read a 512 MiB layer twice before).
+#[test]
+fn converting_a_docker_archive_does_not_ask_for_the_source_digest() {
+    let t = tempfile::tempdir().unwrap();
+    let archive = name(format!(
+        "docker-archive:{}",
+        fixtures().join("docker-archive/skopeo-hello.tar").display()
+    ));
+    let options = CopyOptions::default();
+    let counting = std::sync::Arc::new(CountingDigest {
+        inner: oci_copy::open_image(&archive, &options).unwrap(),
+        digests: Default::default(),
+    });
+    let dst = name(format!("oci:{}:v1", t.path().join("lay").display()));
+    oci_copy::write_image(counting.clone(), &dst, None, &options).unwrap();
+    assert_eq!(
+        counting.digests.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    assert_eq!(validate(&dst).len(), 1);
+    // With `preserve_digests` the source's digest is what the copy is checked against.
+    let mut preserve = CopyOptions::default();
+    preserve.preserve_digests = true;
+    let dst = name(format!("oci:{}:v1", t.path().join("lay2").display()));
+    let e = oci_copy::write_image(counting.clone(), &dst, None, &preserve).unwrap_err();
+    assert!(matches!(e, Error::DigestWouldChange { .. }), "{e}");
+    assert!(counting.digests.load(std::sync::atomic::Ordering::SeqCst) > 0);
+}
