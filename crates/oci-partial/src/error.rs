@@ -172,9 +172,9 @@ pub enum InvalidKind {
         /// The layer's position, from 0.
         index: usize,
         /// The image's diff_id there.
-        image: Digest,
+        image: Box<Digest>,
         /// The old base's diff_id there.
-        base: Digest,
+        base: Box<Digest>,
     },
     /// A layer position past the image's layers.
     #[error("the image has {layers} layers, no layer {index}")]

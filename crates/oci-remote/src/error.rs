@@ -317,7 +317,7 @@ pub enum ResponseKind {
     #[error("uploaded {uploaded} but the registry stored {stored}")]
     BlobDigest {
         /// The digest uploaded.
-        uploaded: Digest,
+        uploaded: Box<Digest>,
         /// The registry's `Docker-Content-Digest`, as sent.
         stored: String,
     },
@@ -325,7 +325,7 @@ pub enum ResponseKind {
     #[error("put manifest {put} but the registry stored {stored}")]
     ManifestDigest {
         /// The manifest's digest.
-        put: Digest,
+        put: Box<Digest>,
         /// The registry's `Docker-Content-Digest`, as sent.
         stored: String,
     },
@@ -333,9 +333,9 @@ pub enum ResponseKind {
     #[error("Docker-Content-Digest {claimed} but the manifest's bytes are {actual}")]
     ContentDigest {
         /// The digest the registry claims.
-        claimed: Digest,
+        claimed: Box<Digest>,
         /// The digest of the bytes.
-        actual: Digest,
+        actual: Box<Digest>,
     },
     /// A streaming layer's stream did not have the size the layer reports.
     #[error("a streaming layer of {size} bytes sent {sent}")]

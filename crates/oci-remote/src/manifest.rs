@@ -140,7 +140,7 @@ impl Repository {
                 return Err(Error::InvalidResponse {
                     url: answer.url.clone(),
                     kind: ResponseKind::ManifestDigest {
-                        put: digest.clone(),
+                        put: Box::new(digest.clone()),
                         stored: returned.to_owned(),
                     },
                 });
@@ -238,8 +238,8 @@ fn verify_manifest_digest(
                 return Err(Error::InvalidResponse {
                     url: url.to_owned(),
                     kind: ResponseKind::ContentDigest {
-                        claimed,
-                        actual: digest,
+                        claimed: Box::new(claimed),
+                        actual: Box::new(digest),
                     },
                 });
             }

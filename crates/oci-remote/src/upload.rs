@@ -384,7 +384,7 @@ impl UploadSession {
                         return Err(Error::InvalidResponse {
                             url: answer.url.clone(),
                             kind: ResponseKind::BlobDigest {
-                                uploaded: digest.clone(),
+                                uploaded: Box::new(digest.clone()),
                                 stored: returned.to_owned(),
                             },
                         });

@@ -53,8 +53,8 @@ pub fn rebase(
     if let Some(i) = (0..old_ids.len()).find(|&i| old_ids[i] != orig_ids[i]) {
         return Err(not_based(InvalidKind::BaseLayerDiffers {
             index: i,
-            image: orig_ids[i].clone(),
-            base: old_ids[i].clone(),
+            image: Box::new(orig_ids[i].clone()),
+            base: Box::new(old_ids[i].clone()),
         }));
     }
 
