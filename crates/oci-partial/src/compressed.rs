@@ -7,7 +7,7 @@ use oci_types::{ConfigFile, Descriptor, Digest, HashingReader, Manifest, MediaTy
 
 use crate::compression::decompress;
 use crate::helpers::{check_blob, config_layer, drain};
-use crate::{BlobReader, Error, Image, Layer, Result};
+use crate::{BlobReader, Error, Image, InvalidKind, Layer, Result};
 
 /// The least a source of a compressed layer provides; [`CompressedLayer`] derives the rest
 /// (uncompressed stream, diff_id, uncompressed size).
@@ -403,11 +403,10 @@ impl<C: CompressedImageCore> Image for CompressedImage<C> {
         if ids.len() != layers.len() {
             return Err(Error::Invalid {
                 what: "image",
-                reason: format!(
-                    "the manifest has {} layers but the config has {} diff_ids",
-                    layers.len(),
-                    ids.len()
-                ),
+                kind: InvalidKind::LayerCount {
+                    layers: layers.len(),
+                    diff_ids: ids.len(),
+                },
             });
         }
         Ok(Arc::clone(&layers[i]))

@@ -1,7 +1,7 @@
 //! The one error type of this crate, which is also the error type of the [`crate::Layer`],
 //! [`crate::Image`] and [`crate::ImageIndex`] traits.
 
-use oci_types::Digest;
+use oci_types::{Digest, MediaType};
 
 /// Errors from images, layers and indexes of any source.
 ///
@@ -31,10 +31,10 @@ pub enum Error {
     #[error("the layer's stream was already consumed")]
     Consumed,
     /// The operation is not possible for this kind of object.
-    #[error("unsupported: {what}")]
+    #[error("unsupported: {kind}")]
     Unsupported {
-        /// What was asked for and why it cannot be done.
-        what: String,
+        /// What was asked for, and why it cannot be done.
+        kind: UnsupportedKind,
     },
     /// A stream is compressed with something ocikit recognises but cannot read (bzip2, xz).
     #[error("{what} is compressed with {format}, which is not supported (only gzip and zstd)")]
@@ -46,12 +46,13 @@ pub enum Error {
     },
     /// An image, layer or index is inconsistent (for example a layer count that does not
     /// match the config's diff_ids).
-    #[error("invalid {what}: {reason}")]
+    #[error("invalid {what}: {kind}")]
     Invalid {
-        /// What is inconsistent.
+        /// What is inconsistent (`"image"`, `"index"`, `"image config"`, `"rebase"`,
+        /// `"SOURCE_DATE_EPOCH"`, ...).
         what: &'static str,
         /// How.
-        reason: String,
+        kind: InvalidKind,
     },
     /// An I/O error, with what was being done.
     #[error("{context}: {source}")]
@@ -84,6 +85,105 @@ impl Error {
     pub fn source(e: impl std::error::Error + Send + Sync + 'static) -> Error {
         Error::Source(Box::new(e))
     }
+}
+
+/// Why an operation is not possible ([`Error::Unsupported`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnsupportedKind {
+    /// A config edit on an image whose config is not an image config (an artifact's).
+    #[error("editing a config of media type {media_type}: only image configs can be edited")]
+    ConfigEdit {
+        /// The config's media type.
+        media_type: MediaType,
+    },
+    /// The uncompressed stream of a streaming layer, whose source can be read only once.
+    #[error(
+        "the uncompressed stream of a streaming layer: its source is read once, through compressed()"
+    )]
+    StreamingUncompressed,
+    /// An object that does not provide one of its trait's methods (a test double, an
+    /// implementation that only serves some callers).
+    #[error("{method} is not provided by this object")]
+    NotProvided {
+        /// The method (`"raw_manifest"`, `"uncompressed"`, ...).
+        method: &'static str,
+    },
+}
+
+/// How an image, index or config is inconsistent ([`Error::Invalid`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidKind {
+    /// The image's layers do not match its config's `rootfs.diff_ids` in number.
+    #[error("the manifest has {layers} layers but the config has {diff_ids} diff_ids")]
+    LayerCount {
+        /// The image's layers.
+        layers: usize,
+        /// The config's diff_ids.
+        diff_ids: usize,
+    },
+    /// Replacement layers ([`crate::mutate::with_layers`]) that do not match the config's
+    /// diff_ids in number.
+    #[error("{layers} replacement layers for a config with {diff_ids} diff_ids")]
+    ReplacementLayerCount {
+        /// The replacement layers.
+        layers: usize,
+        /// The config's diff_ids.
+        diff_ids: usize,
+    },
+    /// Indexes nest deeper than the limit.
+    #[error("indexes nest deeper than {limit} levels")]
+    TooDeep {
+        /// The nesting limit.
+        limit: usize,
+    },
+    /// The config is not a JSON object.
+    #[error("the config is not a JSON object")]
+    ConfigNotAnObject,
+    /// A field of the config that must be an object is something else.
+    #[error("`{field}` is not an object")]
+    NotAnObject {
+        /// The field's path (`"config"`, `"config.Labels"`).
+        field: &'static str,
+    },
+    /// A new document could not be serialised (the serialiser's message).
+    #[error("cannot serialise: {0}")]
+    Serialize(String),
+    /// A value that must be a number of seconds (`SOURCE_DATE_EPOCH`) is not.
+    #[error("{value:?} is not a number of seconds")]
+    NotSeconds {
+        /// The value.
+        value: String,
+    },
+    /// The old base of a rebase has more layers than the image.
+    #[error(
+        "the image is not based on the old base: the old base has {base} layers, the image {image}"
+    )]
+    BaseHasMoreLayers {
+        /// The old base's layers.
+        base: usize,
+        /// The image's layers.
+        image: usize,
+    },
+    /// A layer of the old base of a rebase is not the image's layer at the same position.
+    #[error("the image is not based on the old base: layer {index} is {image} in the image, {base} in the old base")]
+    BaseLayerDiffers {
+        /// The layer's position, from 0.
+        index: usize,
+        /// The image's diff_id there.
+        image: Box<Digest>,
+        /// The old base's diff_id there.
+        base: Box<Digest>,
+    },
+    /// A layer position past the image's layers.
+    #[error("the image has {layers} layers, no layer {index}")]
+    NoSuchLayer {
+        /// The position asked for.
+        index: usize,
+        /// How many layers the image has.
+        layers: usize,
+    },
 }
 
 /// This crate's result type.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use oci_types::{Descriptor, Digest, MediaType, Platform};
 
-use crate::{DescribedImage, DescribedIndex, Error, Image, ImageIndex, Result};
+use crate::{DescribedImage, DescribedIndex, Error, Image, ImageIndex, InvalidKind, Result};
 
 use oci_types::limits::MAX_INDEX_NESTING as MAX_NESTING;
 
@@ -245,7 +245,7 @@ fn walk(index: &dyn ImageIndex, depth: usize, visit: &mut Visit<'_>) -> Result<(
     if depth > MAX_NESTING {
         return Err(Error::Invalid {
             what: "index",
-            reason: format!("indexes nest deeper than {MAX_NESTING} levels"),
+            kind: InvalidKind::TooDeep { limit: MAX_NESTING },
         });
     }
     for desc in index.index_manifest()?.manifests {

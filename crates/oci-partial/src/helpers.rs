@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use oci_types::{Descriptor, Digest, Manifest, MediaType};
 
-use crate::{BlobReader, Child, Error, Image, ImageIndex, Layer, Result};
+use crate::{BlobReader, Child, Error, Image, ImageIndex, InvalidKind, Layer, Result};
 
 /// The config blob of `image` as a [`Layer`], so that it can be copied like any other blob.
 ///
@@ -84,11 +84,10 @@ fn blobs_and_diff_ids(image: &dyn Image) -> Result<(Vec<Digest>, Vec<Digest>)> {
     if blobs.len() != diff_ids.len() {
         return Err(Error::Invalid {
             what: "image",
-            reason: format!(
-                "the manifest has {} layers but the config has {} diff_ids",
-                blobs.len(),
-                diff_ids.len()
-            ),
+            kind: InvalidKind::LayerCount {
+                layers: blobs.len(),
+                diff_ids: diff_ids.len(),
+            },
         });
     }
     Ok((blobs, diff_ids))

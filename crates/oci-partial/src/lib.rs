@@ -102,7 +102,7 @@ mod validate;
 pub use compressed::{CompressedImage, CompressedImageCore, CompressedLayer, CompressedLayerCore};
 pub use described::{DescribedImage, DescribedIndex};
 pub use descriptor_layer::{BlobOpener, DescriptorLayer};
-pub use error::{Error, Result};
+pub use error::{Error, InvalidKind, Result, UnsupportedKind};
 pub use find::{find_images, find_indexes, find_manifests, Matcher};
 pub use helpers::{
     artifact_type, blob_to_diff_id, compute_manifests, config_layer, descriptor, diff_id_to_blob,

@@ -43,7 +43,7 @@ use oci_types::{
 
 use crate::compression::Compression;
 use crate::helpers::{config_layer, lock};
-use crate::{BlobReader, Error, Image, Layer, Result};
+use crate::{BlobReader, Error, Image, InvalidKind, Layer, Result, UnsupportedKind};
 
 mod artifact;
 mod config;
@@ -529,7 +529,9 @@ impl Mutated {
             Raw::from_value(cf)?.shared_bytes()
         } else if self.config_edit.is_some() {
             return Err(Error::Unsupported {
-                what: format!("editing a config of media type {config_type}: only image configs can be edited"),
+                kind: UnsupportedKind::ConfigEdit {
+                    media_type: config_type,
+                },
             });
         } else {
             self.base.raw_config_file()?.into()
@@ -740,11 +742,10 @@ impl Relayered {
         {
             return Err(Error::Invalid {
                 what: "image",
-                reason: format!(
-                    "{} replacement layers for a config with {} diff_ids",
-                    self.layers.len(),
-                    config.rootfs.diff_ids.len()
-                ),
+                kind: InvalidKind::ReplacementLayerCount {
+                    layers: self.layers.len(),
+                    diff_ids: config.rootfs.diff_ids.len(),
+                },
             });
         }
         manifest.layers = self

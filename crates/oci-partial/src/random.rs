@@ -42,7 +42,8 @@ use oci_types::{
 };
 
 use crate::{
-    find_layer_by_diff_id, find_layer_by_digest, Child, Error, Image, ImageIndex, Layer, Result,
+    find_layer_by_diff_id, find_layer_by_digest, Child, Error, Image, ImageIndex, InvalidKind,
+    Layer, Result,
 };
 
 /// The `created` time of every generated config, history entry and tar entry.
@@ -645,11 +646,10 @@ impl CorruptImage {
         let Some(target) = layers.get_mut(self.layer) else {
             return Err(Error::Invalid {
                 what: "corrupt_layer",
-                reason: format!(
-                    "the image has {} layers, no layer {}",
-                    layers.len(),
-                    self.layer
-                ),
+                kind: InvalidKind::NoSuchLayer {
+                    index: self.layer,
+                    layers: layers.len(),
+                },
             });
         };
         *target = Arc::new(CorruptLayer::new(Arc::clone(target)));

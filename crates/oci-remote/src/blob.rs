@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use oci_partial::BlobReader;
 use oci_types::{Digest, HashingReader};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ResponseKind, Result};
 use crate::http::Call;
 use crate::repository::Repository;
 
@@ -72,7 +72,7 @@ impl Repository {
                 if skipped != offset {
                     return Err(Error::InvalidResponse {
                         url: self.path(&format!("blobs/{digest}")),
-                        reason: format!("blob is shorter ({skipped} bytes) than before"),
+                        kind: ResponseKind::BlobShorter { skipped },
                     });
                 }
                 Ok(Box::new(reader))

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, ResponseKind, Result};
 
 #[derive(Deserialize)]
 struct Catalog {
@@ -33,7 +33,10 @@ impl Client {
             let page: Catalog =
                 serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
                     url: page_url.to_owned(),
-                    reason: format!("catalog: {e}"),
+                    kind: ResponseKind::Json {
+                        what: "catalog",
+                        message: e.to_string(),
+                    },
                 })?;
             names.extend(page.repositories.unwrap_or_default());
             Ok(())

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::helper::{self, HELPER_TIMEOUT};
-use crate::{Error, Result};
+use crate::{CredentialHelperKind, CredentialsKind, Error, Result};
 
 use oci_types::limits::MAX_DOCKER_CONFIG_SIZE as MAX_CONFIG_FILE_SIZE;
 
@@ -226,9 +226,7 @@ impl Keychain {
                         Error::CredentialHelper {
                             helper: helper.to_owned(),
                             registry: host,
-                            reason: "its answer is not the credentials JSON \
-                                     ({\"Username\":..,\"Secret\":..})"
-                                .to_owned(),
+                            kind: CredentialHelperKind::NotCredentials,
                         }
                     }),
                 }
@@ -282,15 +280,15 @@ impl Keychain {
     /// secret): not JSON, over 4 MiB, nested too deep, a field of the wrong type, an `auth`
     /// that is not base64 or has no `:`.
     pub fn from_docker_config(bytes: &[u8], path: &Path) -> Result<Keychain> {
-        let bad = |reason: String| Error::Credentials {
+        let bad = |kind| Error::Credentials {
             path: path.to_owned(),
-            reason,
+            kind,
         };
         let doc: Value =
             oci_types::json::parse_limited(bytes, "docker config", MAX_CONFIG_FILE_SIZE)
-                .map_err(|e| bad(e.to_string()))?;
+                .map_err(|e| bad(CredentialsKind::Parse(Box::new(e))))?;
         let Value::Object(top) = doc else {
-            return Err(bad("not a JSON object".to_owned()));
+            return Err(bad(CredentialsKind::NotAnObject));
         };
         let mut keychain = Keychain::new();
         // The normalised host, and whether the entry came from its canonical key.
@@ -318,7 +316,9 @@ impl Keychain {
         if let Some(helpers) = object_field(&top, "credHelpers").map_err(&bad)? {
             for (key, helper) in helpers {
                 let Value::String(helper) = helper else {
-                    return Err(bad(format!("credHelpers entry {key:?} is not a string")));
+                    return Err(bad(CredentialsKind::HelperNotAString {
+                        registry: key.clone(),
+                    }));
                 };
                 keychain
                     .helpers
@@ -330,7 +330,7 @@ impl Keychain {
             None | Some(Value::Null) => {}
             Some(Value::String(s)) if s.is_empty() => {}
             Some(Value::String(s)) => keychain.creds_store = Some(s.clone()),
-            Some(_) => return Err(bad("credsStore is not a string".to_owned())),
+            Some(_) => return Err(bad(CredentialsKind::CredsStoreNotAString)),
         }
         Ok(keychain)
     }
@@ -347,7 +347,7 @@ impl Keychain {
             Some(keychain) => Ok(keychain),
             None => Err(Error::Credentials {
                 path: path.to_owned(),
-                reason: "no such file".to_owned(),
+                kind: CredentialsKind::Missing,
             }),
         }
     }
@@ -423,9 +423,9 @@ fn load_paths(paths: &[PathBuf]) -> Result<Keychain> {
 
 /// The keychain of the file at `path`, `None` when there is no such file.
 fn read_optional(path: &Path) -> Result<Option<Keychain>> {
-    let bad = |reason: String| Error::Credentials {
+    let bad = |kind| Error::Credentials {
         path: path.to_owned(),
-        reason,
+        kind,
     };
     let file = match File::open(path) {
         Ok(file) => file,
@@ -437,16 +437,16 @@ fn read_optional(path: &Path) -> Result<Option<Keychain>> {
         {
             return Ok(None)
         }
-        Err(e) => return Err(bad(format!("cannot open: {e}"))),
+        Err(e) => return Err(bad(CredentialsKind::Open(e))),
     };
     let mut bytes = Vec::new();
     file.take(MAX_CONFIG_FILE_SIZE + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| bad(format!("cannot read: {e}")))?;
+        .map_err(|e| bad(CredentialsKind::Read(e)))?;
     if bytes.len() as u64 > MAX_CONFIG_FILE_SIZE {
-        return Err(bad(format!(
-            "larger than the limit of {MAX_CONFIG_FILE_SIZE} bytes"
-        )));
+        return Err(bad(CredentialsKind::TooLarge {
+            limit: MAX_CONFIG_FILE_SIZE,
+        }));
     }
     Keychain::from_docker_config(&bytes, path).map(Some)
 }
@@ -485,35 +485,42 @@ fn field<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
 /// `obj[name]` as an object; `None` when absent or null.
 fn object_field<'v>(
     obj: &'v Map<String, Value>,
-    name: &str,
-) -> Result<Option<&'v Map<String, Value>>, String> {
+    name: &'static str,
+) -> Result<Option<&'v Map<String, Value>>, CredentialsKind> {
     match field(obj, name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(inner)) => Ok(Some(inner)),
-        Some(_) => Err(format!("{name} is not an object")),
+        Some(_) => Err(CredentialsKind::FieldNotAnObject { field: name }),
     }
 }
 
 /// The credential of the `auths` entry of registry `key`. Error messages name the key and
 /// the field, never a value.
-fn entry_credential(key: &str, entry: &Value) -> Result<Credential, String> {
+fn entry_credential(key: &str, entry: &Value) -> Result<Credential, CredentialsKind> {
     let entry = match entry {
         Value::Null => return Ok(Credential::Anonymous),
         Value::Object(entry) => entry,
-        _ => return Err(format!("auths entry {key:?} is not an object")),
+        _ => {
+            return Err(CredentialsKind::EntryNotAnObject {
+                registry: key.to_owned(),
+            })
+        }
     };
-    let string = |name: &str| -> Result<Option<&str>, String> {
+    let string = |name: &'static str| -> Result<Option<&str>, CredentialsKind> {
         match field(entry, name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.as_str())),
-            Some(_) => Err(format!("auths entry {key:?}: {name} is not a string")),
+            Some(_) => Err(CredentialsKind::EntryFieldNotAString {
+                registry: key.to_owned(),
+                field: name,
+            }),
         }
     };
     let registry_token = string("registrytoken")?;
     let identity_token = string("identitytoken")?;
     let (username, password) = match string("auth")? {
-        Some(auth) => decode_auth(auth).map_err(|why| format!("auths entry {key:?}: {why}"))?,
+        Some(auth) => decode_auth(key, auth)?,
         None => {
             let username = string("username")?.unwrap_or_default();
             let password = string("password")?.unwrap_or_default();
@@ -533,13 +540,22 @@ fn entry_credential(key: &str, entry: &Value) -> Result<Credential, String> {
 
 /// `base64(user:password)` decoded, split at the first `:`. Like docker: line breaks in the
 /// base64 are ignored and NULs around the password trimmed.
-fn decode_auth(auth: &str) -> Result<(String, String), &'static str> {
+fn decode_auth(key: &str, auth: &str) -> Result<(String, String), CredentialsKind> {
+    let registry = || key.to_owned();
     let cleaned: String = auth.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
-    let decoded = oci_types::base64::decode(&cleaned).ok_or("auth is not valid base64")?;
-    let decoded = String::from_utf8(decoded).map_err(|_| "auth does not decode to UTF-8")?;
-    let (username, password) = decoded
-        .split_once(':')
-        .ok_or("auth does not decode to user:password")?;
+    let decoded =
+        oci_types::base64::decode(&cleaned).ok_or_else(|| CredentialsKind::AuthNotBase64 {
+            registry: registry(),
+        })?;
+    let decoded = String::from_utf8(decoded).map_err(|_| CredentialsKind::AuthNotUtf8 {
+        registry: registry(),
+    })?;
+    let (username, password) =
+        decoded
+            .split_once(':')
+            .ok_or_else(|| CredentialsKind::AuthNoColon {
+                registry: registry(),
+            })?;
     Ok((username.to_owned(), password.trim_matches('\0').to_owned()))
 }
 
@@ -685,11 +701,13 @@ mod tests {
     #[test]
     fn bad_files_are_errors_naming_file_and_registry_not_secret() {
         let secret = "hunter2-secret";
-        let cases = [
+        type Kind = fn(&CredentialsKind) -> bool;
+        let cases: [(String, &str, Kind); 13] = [
             // Not base64.
             (
                 format!(r#"{{"auths": {{"r.example": {{"auth": "{secret}!"}}}}}}"#),
                 "r.example",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::AuthNotBase64 { registry } if registry == "r.example"),
             ),
             // No ':'.
             (
@@ -698,6 +716,7 @@ mod tests {
                     encode(secret.as_bytes())
                 ),
                 "r.example",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::AuthNoColon { registry } if registry == "r.example"),
             ),
             // Not UTF-8.
             (
@@ -706,38 +725,65 @@ mod tests {
                     encode(b"u:\xff\xfe")
                 ),
                 "r.example",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::AuthNotUtf8 { registry } if registry == "r.example"),
             ),
             // Wrong types.
             (
                 r#"{"auths": {"r.example": {"password": 12345}}}"#.to_owned(),
                 "r.example",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::EntryFieldNotAString { registry, field: "password" } if registry == "r.example"),
             ),
             (
                 r#"{"auths": {"r.example": {"identitytoken": ["hunter2-secret"]}}}"#.to_owned(),
                 "r.example",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::EntryFieldNotAString { registry, field: "identitytoken" } if registry == "r.example"),
             ),
             (
                 r#"{"auths": {"r.example": "hunter2-secret"}}"#.to_owned(),
                 "r.example",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::EntryNotAnObject { registry } if registry == "r.example"),
             ),
-            (r#"{"auths": ["hunter2-secret"]}"#.to_owned(), "auths"),
-            (r#"{"credsStore": 1}"#.to_owned(), "credsStore"),
+            (
+                r#"{"auths": ["hunter2-secret"]}"#.to_owned(),
+                "auths",
+                |k: &CredentialsKind| {
+                    matches!(k, CredentialsKind::FieldNotAnObject { field: "auths" })
+                },
+            ),
+            (
+                r#"{"credsStore": 1}"#.to_owned(),
+                "credsStore",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::CredsStoreNotAString),
+            ),
             (
                 r#"{"credHelpers": {"r.example": 1}}"#.to_owned(),
                 "r.example",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::HelperNotAString { registry } if registry == "r.example"),
             ),
             // Not JSON, not an object.
             (
                 r#"{"auths": {"r.example": {"auth": "hunter2-secret"#.to_owned(),
                 "JSON",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::Parse(e) if matches!(**e, oci_types::Error::Json { .. })),
             ),
-            ("[]".to_owned(), "object"),
-            ("".to_owned(), "JSON"),
-            ("[".repeat(100), "deeper"),
+            ("[]".to_owned(), "object", |k: &CredentialsKind| {
+                matches!(k, CredentialsKind::NotAnObject)
+            }),
+            (
+                "".to_owned(),
+                "JSON",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::Parse(e) if matches!(**e, oci_types::Error::Json { .. })),
+            ),
+            (
+                "[".repeat(100),
+                "deeper",
+                |k: &CredentialsKind| matches!(k, CredentialsKind::Parse(e) if matches!(**e, oci_types::Error::TooDeep { .. })),
+            ),
         ];
-        for (json, mentions) in cases {
+        for (json, mentions, kind) in cases {
             match parse(&json) {
-                Err(e @ Error::Credentials { .. }) => {
+                Err(ref e @ Error::Credentials { kind: ref k, .. }) => {
+                    assert!(kind(k), "{json}: {k:?}");
                     let text = e.to_string();
                     assert!(
                         text.starts_with("/home/u/.docker/config.json: "),
@@ -861,7 +907,10 @@ mod tests {
 
         assert!(load_paths(&[]).unwrap().get("a.example").is_anonymous());
         match Keychain::load_file(&missing) {
-            Err(Error::Credentials { path, .. }) => assert_eq!(path, missing),
+            Err(Error::Credentials {
+                path,
+                kind: CredentialsKind::Missing,
+            }) => assert_eq!(path, missing),
             other => panic!("{other:?}"),
         }
     }
@@ -872,15 +921,35 @@ mod tests {
         let big = dir.path().join("config.json");
         let file = File::create(&big).unwrap();
         file.set_len(MAX_CONFIG_FILE_SIZE + 1).unwrap();
-        let e = Keychain::load_file(&big).unwrap_err().to_string();
-        assert!(e.contains("larger than the limit"), "{e}");
+        let e = Keychain::load_file(&big).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Credentials {
+                    kind: CredentialsKind::TooLarge {
+                        limit: MAX_CONFIG_FILE_SIZE
+                    },
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(load_paths(&[big]).is_err());
         // Bytes over the limit, passed directly.
         let bytes = vec![b' '; MAX_CONFIG_FILE_SIZE as usize + 1];
         assert!(Keychain::from_docker_config(&bytes, Path::new("x")).is_err());
         // A directory where the file should be.
         let e = Keychain::load_file(dir.path()).unwrap_err();
-        assert!(matches!(e, Error::Credentials { .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                Error::Credentials {
+                    kind: CredentialsKind::Open(_) | CredentialsKind::Read(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{CredentialHelperKind, Error, Result};
 
 /// How long a helper may take before it is killed (a helper may ask the user to unlock a
 /// keyring; longer than that is a hang).
@@ -32,10 +32,10 @@ fn server_url(registry: &str) -> &str {
 /// Runs `docker-credential-HELPER get` for `registry`, killing it after `timeout`.
 /// Its stdout when it answered, `None` when it has nothing for the registry.
 pub(crate) fn get(helper: &str, registry: &str, timeout: Duration) -> Result<Option<Vec<u8>>> {
-    let fail = |reason: String| Error::CredentialHelper {
+    let fail = |kind| Error::CredentialHelper {
         helper: helper.to_owned(),
         registry: registry.to_owned(),
-        reason,
+        kind,
     };
     let program = format!("docker-credential-{helper}");
     let mut child = Command::new(&program)
@@ -44,9 +44,16 @@ pub(crate) fn get(helper: &str, registry: &str, timeout: Duration) -> Result<Opt
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => fail(format!("{program} is not on PATH")),
-            _ => fail(format!("cannot run {program}: {e}")),
+        .map_err(|source| {
+            fail(match source.kind() {
+                std::io::ErrorKind::NotFound => CredentialHelperKind::NotOnPath {
+                    program: program.clone(),
+                },
+                _ => CredentialHelperKind::Spawn {
+                    program: program.clone(),
+                    source,
+                },
+            })
         })?;
     if let Some(mut stdin) = child.stdin.take() {
         // A helper that exits without reading makes this a broken pipe: its exit status and
@@ -81,13 +88,15 @@ pub(crate) fn get(helper: &str, registry: &str, timeout: Duration) -> Result<Opt
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(fail(format!(
-                    "no answer within {} s; killed",
-                    timeout.as_secs_f64()
-                )));
+                return Err(fail(CredentialHelperKind::Timeout { timeout }));
             }
             Ok(None) => thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(fail(format!("waiting for {program}: {e}"))),
+            Err(source) => {
+                return Err(fail(CredentialHelperKind::Wait {
+                    program: program.clone(),
+                    source,
+                }))
+            }
         }
     };
     let stdout = stdout.join().unwrap_or_default();
@@ -109,10 +118,9 @@ pub(crate) fn get(helper: &str, registry: &str, timeout: Duration) -> Result<Opt
             .chars()
             .take(300)
             .collect::<String>();
-        return Err(fail(if message.is_empty() {
-            format!("exited with {status}")
-        } else {
-            format!("exited with {status}: {message}")
+        return Err(fail(CredentialHelperKind::Failed {
+            status,
+            message: (!message.is_empty()).then_some(message),
         }));
     }
     Ok(Some(stdout))

@@ -14,7 +14,7 @@ use ureq::{Body, SendBody};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ResponseKind, Result};
 use crate::options::Options;
 use crate::tls;
 
@@ -300,7 +300,7 @@ impl Http {
             };
             let result = result.map_err(|e| Error::InvalidResponse {
                 url: url.clone(),
-                reason: format!("cannot build the request: {e}"),
+                kind: ResponseKind::BuildRequest(e.to_string()),
             })?;
             match result {
                 Ok(response) => {
@@ -365,7 +365,7 @@ fn check_url(options: &Options, url: &str) -> Result<String> {
     } else {
         return Err(Error::InvalidResponse {
             url: url.to_owned(),
-            reason: "not an http(s) URL".to_owned(),
+            kind: ResponseKind::NotHttpUrl,
         });
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");

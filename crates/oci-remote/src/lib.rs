@@ -117,7 +117,10 @@ mod write;
 pub use challenge::{parse_challenges, AuthScheme, Challenge};
 pub use client::{Client, ClientBuilder};
 pub use credentials::{Credential, Keychain};
-pub use error::{Error, Expected, HeaderErrorKind, Result};
+pub use error::{
+    CredentialHelperKind, CredentialsKind, Error, Expected, HeaderErrorKind, ResponseKind, Result,
+    TlsFileKind, UnauthorizedKind,
+};
 pub use helper::HELPER_TIMEOUT;
 pub use login::AuthFile;
 pub use manifest::{FetchedManifest, ACCEPT};

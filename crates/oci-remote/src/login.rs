@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::challenge::AuthScheme;
 use crate::client::Client;
 use crate::credentials::{normalize_registry, Credential};
-use crate::error::{Error, Result};
+use crate::error::{CredentialsKind, Error, Result, UnauthorizedKind};
 use crate::http::{Anonymous, Call};
 use crate::token;
 
@@ -44,7 +44,7 @@ impl Client {
                     200..=299 => Ok(()),
                     status => Err(Error::Unauthorized {
                         registry: host.to_owned(),
-                        reason: format!("GET /v2/ answered {status} to the credentials"),
+                        kind: UnauthorizedKind::CredentialsRefused { status },
                     }),
                 }
             }
@@ -83,9 +83,9 @@ impl AuthFile {
     /// [`Error::Credentials`] when it exists but cannot be read or is not a JSON object.
     pub fn open(path: impl Into<PathBuf>) -> Result<AuthFile> {
         let path = path.into();
-        let bad = |reason: String| Error::Credentials {
+        let bad = |kind| Error::Credentials {
             path: path.clone(),
-            reason,
+            kind,
         };
         let top = match fs::read(&path) {
             Ok(bytes) => {
@@ -93,11 +93,11 @@ impl AuthFile {
                 crate::credentials::Keychain::from_docker_config(&bytes, &path)?;
                 match serde_json::from_slice::<Value>(&bytes) {
                     Ok(Value::Object(top)) => top,
-                    _ => return Err(bad("not a JSON object".to_owned())),
+                    _ => return Err(bad(CredentialsKind::NotAnObject)),
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
-            Err(e) => return Err(bad(format!("cannot read: {e}"))),
+            Err(e) => return Err(bad(CredentialsKind::Read(e))),
         };
         Ok(AuthFile { path, top })
     }

@@ -5,7 +5,7 @@
 use oci_types::limits::MAX_MANIFEST_SIZE;
 use oci_types::{Descriptor, Digest, MediaType};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ResponseKind, Result};
 use crate::http::{Answer, Call, Payload};
 use crate::repository::Repository;
 
@@ -139,7 +139,10 @@ impl Repository {
             if returned != digest.as_str() {
                 return Err(Error::InvalidResponse {
                     url: answer.url.clone(),
-                    reason: format!("put manifest {digest} but the registry stored {returned}"),
+                    kind: ResponseKind::ManifestDigest {
+                        put: Box::new(digest.clone()),
+                        stored: returned.to_owned(),
+                    },
                 });
             }
         }
@@ -234,9 +237,10 @@ fn verify_manifest_digest(
             if claimed.algorithm() == digest.algorithm() && claimed != digest {
                 return Err(Error::InvalidResponse {
                     url: url.to_owned(),
-                    reason: format!(
-                        "Docker-Content-Digest {claimed} but the manifest's bytes are {digest}"
-                    ),
+                    kind: ResponseKind::ContentDigest {
+                        claimed: Box::new(claimed),
+                        actual: Box::new(digest),
+                    },
                 });
             }
         }
@@ -278,7 +282,10 @@ mod tests {
         ));
         assert!(matches!(
             verify_manifest_digest("u", "latest", Some(other.as_str()), bytes),
-            Err(Error::InvalidResponse { .. })
+            Err(Error::InvalidResponse {
+                kind: ResponseKind::ContentDigest { .. },
+                ..
+            })
         ));
     }
 

@@ -5,7 +5,7 @@
 use oci_types::{Descriptor, Digest, Index, MediaType};
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ResponseKind, Result};
 use crate::http::query_escape;
 use crate::repository::Repository;
 
@@ -52,7 +52,7 @@ impl Repository {
             |page_url, body| {
                 let page = Index::from_slice(&body).map_err(|e| Error::InvalidResponse {
                     url: page_url.to_owned(),
-                    reason: format!("referrers index: {e}"),
+                    kind: ResponseKind::Referrers(Box::new(e)),
                 })?;
                 match &mut merged {
                     Some(m) => m.manifests.extend(page.manifests),
@@ -98,7 +98,7 @@ impl Repository {
         index.manifests.push(desc);
         let raw = serde_json::to_vec(&index).map_err(|e| Error::InvalidResponse {
             url: tag.clone(),
-            reason: format!("cannot serialise the referrers index: {e}"),
+            kind: ResponseKind::SerializeReferrers(e.to_string()),
         })?;
         self.put_manifest_only(&tag, &MediaType::OciIndex, &raw)?;
         Ok(())

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::challenge::{parse_challenges, AuthScheme, Challenge};
 use crate::credentials::Credential;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UnauthorizedKind};
 use crate::http::{Anonymous, Call, Http};
 use crate::options::is_loopback_host;
 use crate::token;
@@ -146,9 +146,7 @@ impl RegistryState {
                     None => {
                         return Err(Error::Unauthorized {
                             registry: self.host.clone(),
-                            reason: format!(
-                                "no Basic or Bearer challenge in WWW-Authenticate {header:?}"
-                            ),
+                            kind: UnauthorizedKind::NoSupportedChallenge { header },
                         })
                     }
                 }

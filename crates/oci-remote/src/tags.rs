@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use oci_types::limits::MAX_MANIFEST_SIZE;
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ResponseKind, Result};
 use crate::http::Call;
 use crate::link;
 use crate::repository::Repository;
@@ -36,7 +36,10 @@ impl Repository {
             let page: TagList =
                 serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
                     url: page_url.to_owned(),
-                    reason: format!("tag list: {e}"),
+                    kind: ResponseKind::Json {
+                        what: "tag list",
+                        message: e.to_string(),
+                    },
                 })?;
             tags.extend(page.tags.unwrap_or_default());
             Ok(())
@@ -59,7 +62,7 @@ impl Repository {
         &self,
         mut url: String,
         accept: Option<&str>,
-        what: &str,
+        what: &'static str,
         scopes: &[String],
         mut on_page: impl FnMut(&str, Vec<u8>) -> Result<()>,
     ) -> Result<bool> {
@@ -68,7 +71,7 @@ impl Repository {
             if !visited.insert(url.clone()) {
                 return Err(Error::InvalidResponse {
                     url,
-                    reason: format!("the {what}'s pages loop"),
+                    kind: ResponseKind::PagesLoop { what },
                 });
             }
             let mut call = Call::new("GET", url.clone());
@@ -96,7 +99,10 @@ impl Repository {
         }
         Err(Error::InvalidResponse {
             url,
-            reason: format!("the {what} has more than {MAX_PAGES} pages"),
+            kind: ResponseKind::TooManyPages {
+                what,
+                limit: MAX_PAGES,
+            },
         })
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TlsFileKind};
 use crate::options::Options;
 
 use oci_types::limits::MAX_PEM_FILE;
@@ -73,7 +73,7 @@ pub(crate) fn for_host(options: &Options, host: &str) -> Result<HostTls> {
                 .collect::<Vec<_>>(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) if e.kind() == io::ErrorKind::NotADirectory => continue,
-            Err(e) => return Err(tls_error(&dir, format!("cannot list: {e}"))),
+            Err(e) => return Err(tls_error(&dir, TlsFileKind::List(e))),
         };
         entries.sort();
         for path in entries {
@@ -82,10 +82,7 @@ pub(crate) fn for_host(options: &Options, host: &str) -> Result<HostTls> {
                 Some("cert") if client.is_none() => {
                     let key = path.with_extension("key");
                     if !key.is_file() {
-                        return Err(tls_error(
-                            &path,
-                            format!("client certificate without its key {}", key.display()),
-                        ));
+                        return Err(tls_error(&path, TlsFileKind::KeyMissing { key }));
                     }
                     let chain = read_certs(&path)?;
                     client = Some(ClientCert::new_with_certs(&chain, read_key(&key)?));
@@ -103,13 +100,18 @@ pub(crate) fn for_host(options: &Options, host: &str) -> Result<HostTls> {
 
 fn read_pem(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
-    let file = fs::File::open(path).map_err(|e| tls_error(path, format!("cannot open: {e}")))?;
+    let file = fs::File::open(path).map_err(|e| tls_error(path, TlsFileKind::Open(e)))?;
     let mut bytes = Vec::new();
     file.take(MAX_PEM_FILE + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| tls_error(path, format!("cannot read: {e}")))?;
+        .map_err(|e| tls_error(path, TlsFileKind::Read(e)))?;
     if bytes.len() as u64 > MAX_PEM_FILE {
-        return Err(tls_error(path, format!("larger than {MAX_PEM_FILE} bytes")));
+        return Err(tls_error(
+            path,
+            TlsFileKind::TooLarge {
+                limit: MAX_PEM_FILE,
+            },
+        ));
     }
     Ok(bytes)
 }
@@ -120,13 +122,13 @@ pub(crate) fn read_certs(path: &Path) -> Result<Vec<Certificate<'static>>> {
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         if let PemItem::Certificate(cert) =
-            item.map_err(|e| tls_error(path, format!("bad PEM: {e}")))?
+            item.map_err(|e| tls_error(path, TlsFileKind::BadPem(e.to_string())))?
         {
             certs.push(cert);
         }
     }
     if certs.is_empty() {
-        return Err(tls_error(path, "holds no PEM certificate".to_owned()));
+        return Err(tls_error(path, TlsFileKind::NoCertificate));
     }
     Ok(certs)
 }
@@ -135,17 +137,17 @@ fn read_key(path: &Path) -> Result<PrivateKey<'static>> {
     let pem = read_pem(path)?;
     for item in ureq::tls::parse_pem(&pem) {
         if let PemItem::PrivateKey(key) =
-            item.map_err(|e| tls_error(path, format!("bad PEM: {e}")))?
+            item.map_err(|e| tls_error(path, TlsFileKind::BadPem(e.to_string())))?
         {
             return Ok(key);
         }
     }
-    Err(tls_error(path, "holds no PEM private key".to_owned()))
+    Err(tls_error(path, TlsFileKind::NoPrivateKey))
 }
 
-fn tls_error(path: &Path, reason: String) -> Error {
+fn tls_error(path: &Path, kind: TlsFileKind) -> Error {
     Error::TlsFiles {
         path: path.to_owned(),
-        reason,
+        kind,
     }
 }

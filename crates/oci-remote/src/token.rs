@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::challenge::Challenge;
 use crate::credentials::Credential;
-use crate::error::{Error, Result};
+use crate::error::{Error, ResponseKind, Result, UnauthorizedKind};
 use crate::http::{Anonymous, Call, Http, Payload};
 
 use oci_types::limits::MAX_TOKEN_RESPONSE;
@@ -40,12 +40,14 @@ pub(crate) fn fetch(
 ) -> Result<Fetched> {
     let realm = challenge.realm().ok_or_else(|| Error::Unauthorized {
         registry: registry.to_owned(),
-        reason: "the Bearer challenge names no realm".to_owned(),
+        kind: UnauthorizedKind::NoRealm,
     })?;
     if !(realm.starts_with("https://") || realm.starts_with("http://")) {
         return Err(Error::Unauthorized {
             registry: registry.to_owned(),
-            reason: format!("the token realm {realm:?} is not an http(s) URL"),
+            kind: UnauthorizedKind::RealmNotHttp {
+                realm: realm.to_owned(),
+            },
         });
     }
     let service = challenge.service().unwrap_or("");
@@ -95,16 +97,22 @@ pub(crate) fn fetch(
     if status != 200 {
         return Err(Error::Unauthorized {
             registry: registry.to_owned(),
-            reason: format!(
-                "token server {realm} answered {status}: {}",
-                String::from_utf8_lossy(&body[..body.len().min(200)]).trim()
-            ),
+            kind: UnauthorizedKind::TokenRefused {
+                realm: realm.to_owned(),
+                status,
+                body: String::from_utf8_lossy(&body[..body.len().min(200)])
+                    .trim()
+                    .to_owned(),
+            },
         });
     }
     let parsed: TokenResponse =
         serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
             url: realm.to_owned(),
-            reason: format!("token response: {e}"),
+            kind: ResponseKind::Json {
+                what: "token response",
+                message: e.to_string(),
+            },
         })?;
     let token = parsed
         .token
@@ -112,7 +120,7 @@ pub(crate) fn fetch(
         .or(parsed.access_token.filter(|t| !t.is_empty()))
         .ok_or_else(|| Error::InvalidResponse {
             url: realm.to_owned(),
-            reason: "token response holds neither token nor access_token".to_owned(),
+            kind: ResponseKind::NoToken,
         })?;
     Ok(Fetched {
         token,

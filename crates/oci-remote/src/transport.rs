@@ -2,7 +2,7 @@
 //! need (basic, or a bearer token), sent through the HTTP layer; a refused authorization
 //! becomes [`Error::Unauthorized`].
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UnauthorizedKind};
 use crate::http::{Answer, Authorizer, Call, Http};
 use crate::registry::{Ping, RegistryState};
 
@@ -51,22 +51,21 @@ pub(crate) fn send(
     )?;
     let status = answer.status();
     if status == 401 || status == 403 {
-        let reason = match answer.into_error(method) {
+        return Err(match answer.into_error(method) {
             Error::Status {
                 status,
                 code,
                 message,
                 ..
-            } => format!(
-                "{status}{}{}",
-                code.map(|c| format!(" {c}")).unwrap_or_default(),
-                message.map(|m| format!(": {m}")).unwrap_or_default()
-            ),
-            other => other.to_string(),
-        };
-        return Err(Error::Unauthorized {
-            registry: registry.host.clone(),
-            reason,
+            } => Error::Unauthorized {
+                registry: registry.host.clone(),
+                kind: UnauthorizedKind::Refused {
+                    status,
+                    code,
+                    message,
+                },
+            },
+            other => other,
         });
     }
     Ok(answer)

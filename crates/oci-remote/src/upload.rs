@@ -7,7 +7,7 @@ use std::thread;
 
 use oci_types::{Digest, Digester};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ResponseKind, Result};
 use crate::http::{query_escape, Answer, Call, Payload};
 use crate::link;
 use crate::repository::Repository;
@@ -189,7 +189,9 @@ impl UploadSession {
             .header("location")
             .ok_or_else(|| Error::InvalidResponse {
                 url: answer.url.clone(),
-                reason: format!("{} without a Location header", answer.status()),
+                kind: ResponseKind::NoLocation {
+                    status: answer.status(),
+                },
             })?;
         Ok(UploadSession {
             location: link::resolve(&answer.url, location),
@@ -233,9 +235,9 @@ impl UploadSession {
                     .header("range")
                     .map(parse_range)
                     .transpose()
-                    .map_err(|reason| Error::InvalidResponse {
+                    .map_err(|kind| Error::InvalidResponse {
                         url: answer.url.clone(),
-                        reason,
+                        kind,
                     })?
                     .unwrap_or(0);
                 if let Some(location) = answer.header("location") {
@@ -314,10 +316,11 @@ impl UploadSession {
             if held < start || held > start + chunk.len() as u64 {
                 return Err(Error::InvalidResponse {
                     url: self.location.clone(),
-                    reason: format!(
-                        "after a failed chunk the registry holds {held} bytes, outside the chunk {start}..{}",
-                        start + chunk.len() as u64
-                    ),
+                    kind: ResponseKind::HeldOutsideChunk {
+                        held,
+                        start,
+                        end: start + chunk.len() as u64,
+                    },
                 });
             }
             sent_from = (held - start) as usize;
@@ -380,7 +383,10 @@ impl UploadSession {
                     if returned != digest.as_str() {
                         return Err(Error::InvalidResponse {
                             url: answer.url.clone(),
-                            reason: format!("uploaded {digest} but the registry stored {returned}"),
+                            kind: ResponseKind::BlobDigest {
+                                uploaded: Box::new(digest.clone()),
+                                stored: returned.to_owned(),
+                            },
                         });
                     }
                 }
@@ -394,22 +400,23 @@ impl UploadSession {
 /// How many bytes a `Range: 0-N` header says the registry holds: `N + 1`, except that
 /// distribution answers `0-0` for an empty session (and, ambiguously, for one holding one
 /// byte), which is read as empty.
-fn parse_range(value: &str) -> std::result::Result<u64, String> {
+fn parse_range(value: &str) -> std::result::Result<u64, ResponseKind> {
     let value = value.trim();
     let value = value.strip_prefix("bytes=").unwrap_or(value);
+    let owned = || value.to_owned();
     let (start, end) = value
         .split_once('-')
-        .ok_or_else(|| format!("Range header {value:?} is not START-END"))?;
+        .ok_or_else(|| ResponseKind::RangeNotStartEnd { value: owned() })?;
     let start: u64 = start
         .trim()
         .parse()
-        .map_err(|_| format!("Range header {value:?} has a bad start"))?;
+        .map_err(|_| ResponseKind::RangeBadStart { value: owned() })?;
     let end: u64 = end
         .trim()
         .parse()
-        .map_err(|_| format!("Range header {value:?} has a bad end"))?;
+        .map_err(|_| ResponseKind::RangeBadEnd { value: owned() })?;
     if start != 0 {
-        return Err(format!("Range header {value:?} does not start at 0"));
+        return Err(ResponseKind::RangeNotFromZero { value: owned() });
     }
     Ok(if end == 0 { 0 } else { end.saturating_add(1) })
 }
@@ -420,12 +427,25 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_range("0-0"), Ok(0));
-        assert_eq!(parse_range("0-1023"), Ok(1024));
-        assert_eq!(parse_range("bytes=0-9"), Ok(10));
-        assert!(parse_range("5-9").is_err());
-        assert!(parse_range("0-x").is_err());
-        assert!(parse_range("10").is_err());
-        assert_eq!(parse_range(&format!("0-{}", u64::MAX)), Ok(u64::MAX));
+        assert_eq!(parse_range("0-0").ok(), Some(0));
+        assert_eq!(parse_range("0-1023").ok(), Some(1024));
+        assert_eq!(parse_range("bytes=0-9").ok(), Some(10));
+        assert!(matches!(
+            parse_range("5-9"),
+            Err(ResponseKind::RangeNotFromZero { value }) if value == "5-9"
+        ));
+        assert!(matches!(
+            parse_range("0-x"),
+            Err(ResponseKind::RangeBadEnd { .. })
+        ));
+        assert!(matches!(
+            parse_range("x-1"),
+            Err(ResponseKind::RangeBadStart { .. })
+        ));
+        assert!(matches!(
+            parse_range("10"),
+            Err(ResponseKind::RangeNotStartEnd { .. })
+        ));
+        assert_eq!(parse_range(&format!("0-{}", u64::MAX)).ok(), Some(u64::MAX));
     }
 }

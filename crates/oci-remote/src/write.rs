@@ -13,7 +13,7 @@ use oci_partial::{Child, Image, ImageIndex, Layer};
 use oci_types::{Descriptor, Digest, Reference};
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, ResponseKind, Result};
 use crate::repository::Repository;
 use crate::upload::Mount;
 
@@ -320,7 +320,7 @@ impl Repository {
             if size != sent {
                 return Err(Error::InvalidResponse {
                     url: self.to_string(),
-                    reason: format!("a streaming layer of {size} bytes sent {sent}"),
+                    kind: ResponseKind::StreamedSize { size, sent },
                 });
             }
             Ok(layer.digest()?)

@@ -155,9 +155,7 @@ impl Layer for StreamLayer {
 
     fn uncompressed(&self) -> LayerResult<BlobReader> {
         Err(LayerError::Unsupported {
-            what: "the uncompressed stream of a streaming layer: its source is read once, \
-                   through compressed()"
-                .to_string(),
+            kind: oci_partial::UnsupportedKind::StreamingUncompressed,
         })
     }
 

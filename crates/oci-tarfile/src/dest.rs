@@ -10,7 +10,7 @@ use crate::compression;
 use crate::limits::MAX_CONFIG_SIZE;
 use crate::tags::NameTag;
 use crate::writer::{Core, Expect, FileOut, Stored};
-use crate::{Error, Result, Writer, WriterOptions};
+use crate::{CountedImage, Error, InvalidManifestKind, Result, Writer, WriterOptions};
 
 /// What is known about a blob before it is put: any of digest, size and media type.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -242,7 +242,7 @@ impl<'w> Destination<'w> {
     pub fn put_manifest(&mut self, manifest: &[u8]) -> Result<()> {
         if self.image.is_some() {
             return Err(Error::InvalidManifest {
-                reason: "a manifest was already put into this destination".into(),
+                kind: InvalidManifestKind::AlreadyPut,
             });
         }
         let m =
@@ -250,15 +250,15 @@ impl<'w> Destination<'w> {
         let mt = m.media_type();
         if !mt.is_image_manifest() {
             return Err(Error::InvalidManifest {
-                reason: format!("{mt} is not an image manifest"),
+                kind: InvalidManifestKind::NotAnImageManifest { media_type: mt },
             });
         }
         if !m.config.media_type.is_config() {
-            let reason = format!(
-                "config media type {} is not an image config (an artifact?)",
-                m.config.media_type
-            );
-            return Err(Error::InvalidManifest { reason });
+            return Err(Error::InvalidManifest {
+                kind: InvalidManifestKind::NotAnImageConfig {
+                    media_type: m.config.media_type.clone(),
+                },
+            });
         }
         let w = self.writer.get();
         let config = w
@@ -275,7 +275,7 @@ impl<'w> Destination<'w> {
             })?;
             layers.push(s);
         }
-        w.check_diff_ids(&config, &layers, "manifest")?;
+        w.check_diff_ids(&config, &layers, CountedImage::PutManifest)?;
         self.image = Some((Digest::sha256(&config), layers));
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use oci_types::Digest;
+use oci_types::{Digest, MediaType};
 
 /// Everything that can go wrong while reading or writing a docker archive.
 ///
@@ -42,10 +42,10 @@ pub enum Error {
         source: Box<oci_partial::Error>,
     },
     /// The archive ends inside a tar header or inside an entry's data.
-    #[error("truncated archive: {what} at offset {offset} runs past the end ({len} bytes)")]
+    #[error("truncated archive: {kind} at offset {offset} runs past the end ({len} bytes)")]
     Truncated {
-        /// What was cut off (`"header"` or the entry's name).
-        what: String,
+        /// What was cut off (a header, an entry, the padding after the last entry).
+        kind: TruncatedKind,
         /// Where it starts.
         offset: u64,
         /// The length of the archive.
@@ -161,18 +161,18 @@ pub enum Error {
     #[error("choose an image by reference or by index, not both")]
     ReferenceAndIndex,
     /// A tag is not a valid `name:tag` reference (in `RepoTags`, or given to the writer).
-    #[error("invalid repository tag {tag:?}: {reason}")]
+    #[error("invalid repository tag {tag:?}: {kind}")]
     InvalidTag {
         /// The tag.
         tag: String,
         /// Why it is refused.
-        reason: String,
+        kind: InvalidTagKind,
     },
     /// The number of layers of an image does not match its config's `rootfs.diff_ids`.
-    #[error("{what}: {layers} layers but the config {config} lists {diff_ids} diff_ids")]
+    #[error("{image}: {layers} layers but the config {config} lists {diff_ids} diff_ids")]
     LayerCountMismatch {
-        /// Which image (`"manifest.json item 0"`, `"image being written"`).
-        what: String,
+        /// Which image.
+        image: CountedImage,
         /// The config's path or digest.
         config: String,
         /// Number of layers.
@@ -225,10 +225,10 @@ pub enum Error {
         path: PathBuf,
     },
     /// A manifest given to the destination cannot be stored in a docker archive.
-    #[error("manifest not accepted: {reason}")]
+    #[error("manifest not accepted: {kind}")]
     InvalidManifest {
         /// Why.
-        reason: String,
+        kind: InvalidManifestKind,
     },
     /// A manifest refers to a blob that was not put into the destination.
     #[error("{what} {digest} was not put into the archive before the manifest")]
@@ -241,6 +241,82 @@ pub enum Error {
     /// The destination was asked to commit before a manifest was put.
     #[error("no manifest was put: nothing to commit")]
     NoManifest,
+}
+
+/// What a truncated archive cuts off ([`Error::Truncated`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TruncatedKind {
+    /// A tar header.
+    #[error("header")]
+    Header,
+    /// An entry's data.
+    #[error("{name}")]
+    Entry {
+        /// The entry's name (clipped to a sane length).
+        name: String,
+    },
+    /// The padding after the last entry's data (Go's reader and the tar crate refuse it too).
+    #[error("the padding after the last entry")]
+    Padding,
+}
+
+/// Why a repository tag is refused ([`Error::InvalidTag`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidTagKind {
+    /// A reference with a digest, which cannot tag an image in a docker archive.
+    #[error("a digest reference cannot tag an image in a docker archive")]
+    DigestReference,
+    /// Not a valid reference: the parse error (an
+    /// [`oci_types::Error::InvalidReference`], with its [`oci_types::ReferenceErrorKind`]).
+    #[error("{0}")]
+    Reference(Box<oci_types::Error>),
+}
+
+/// Which image's layers do not match its config's diff_ids ([`Error::LayerCountMismatch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CountedImage {
+    /// An image read from the archive: its item in `manifest.json`.
+    #[error("manifest.json item {index}")]
+    ArchiveItem {
+        /// The item's position, from 0.
+        index: usize,
+    },
+    /// An image given to the writer ([`crate::Writer::add_image`]).
+    #[error("image being written")]
+    Written,
+    /// A manifest put into a [`crate::Destination`].
+    #[error("manifest")]
+    PutManifest,
+}
+
+/// Why a manifest given to a [`crate::Destination`] is refused ([`Error::InvalidManifest`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidManifestKind {
+    /// A manifest was already put: a destination holds one image.
+    #[error("a manifest was already put into this destination")]
+    AlreadyPut,
+    /// The manifest is not an image manifest (an index, say).
+    #[error("{media_type} is not an image manifest")]
+    NotAnImageManifest {
+        /// The manifest's media type.
+        media_type: MediaType,
+    },
+    /// The manifest's config is not an image config (an artifact's).
+    #[error("config media type {media_type} is not an image config (an artifact?)")]
+    NotAnImageConfig {
+        /// The config's media type.
+        media_type: MediaType,
+    },
+    /// The config was already written into the archive with other layers.
+    #[error("config {config} was already written with other layers")]
+    ConfigReused {
+        /// The config's digest.
+        config: Digest,
+    },
 }
 
 /// What is wrong with a tar header ([`Error::BadHeader`]).

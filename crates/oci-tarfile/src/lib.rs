@@ -48,7 +48,7 @@
 //!     fn media_type(&self) -> oci_partial::Result<MediaType> { Ok(MediaType::DockerManifest) }
 //!     fn raw_config_file(&self) -> oci_partial::Result<Vec<u8>> { Ok(self.0.config.clone()) }
 //!     fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
-//!         Err(oci_partial::Error::Unsupported { what: "not needed by the writer".into() })
+//!         Err(oci_partial::Error::Unsupported { kind: oci_partial::UnsupportedKind::NotProvided { method: "raw_manifest" } })
 //!     }
 //!     fn layer_by_digest(&self, _: &Digest) -> oci_partial::Result<Arc<dyn Layer>> { Ok(self.0.clone()) }
 //!     fn layer_by_diff_id(&self, _: &Digest) -> oci_partial::Result<Arc<dyn Layer>> { Ok(self.0.clone()) }
@@ -118,7 +118,10 @@ pub mod fuzzing {
 }
 
 pub use dest::{Blob, BlobInfo, Destination};
-pub use error::{BadHeaderKind, Error, PaxRecordError, Result};
+pub use error::{
+    BadHeaderKind, CountedImage, Error, InvalidManifestKind, InvalidTagKind, PaxRecordError,
+    Result, TruncatedKind,
+};
 pub use manifest_item::ManifestItem;
 pub use reader::{Entry, EntryReader, Reader, MANIFEST_FILE};
 pub use source::Source;

@@ -15,7 +15,7 @@ use crate::path::{clip, join_symlink, normalize};
 use crate::storage::{Section, Storage};
 use crate::tags::NameTag;
 use crate::tar::{self, EntryKind, BLOCK};
-use crate::{BadHeaderKind, Error, ManifestItem, Result};
+use crate::{BadHeaderKind, Error, ManifestItem, Result, TruncatedKind};
 
 /// The name of the file that lists the images of a docker archive.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -371,7 +371,7 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
             // A clean end without the two zero blocks: accepted, as Go's reader does.
             if first_header.is_some() {
                 return Err(Error::Truncated {
-                    what: "header".into(),
+                    kind: TruncatedKind::Header,
                     offset,
                     len,
                 });
@@ -380,7 +380,7 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
         }
         if offset + BLOCK > len {
             return Err(Error::Truncated {
-                what: "header".into(),
+                kind: TruncatedKind::Header,
                 offset,
                 len,
             });
@@ -415,7 +415,9 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
             })?;
         if data_offset + data_size > len {
             return Err(Error::Truncated {
-                what: clip(&name_for_errors),
+                kind: TruncatedKind::Entry {
+                    name: clip(&name_for_errors),
+                },
                 offset,
                 len,
             });
@@ -502,7 +504,7 @@ pub(crate) fn index_entries(storage: &Storage) -> Result<Vec<Entry>> {
             // The data is all there but the padding after it is cut: Go's reader (so docker
             // load) and the tar crate refuse such an archive, and so do we.
             return Err(Error::Truncated {
-                what: "the padding after the last entry".into(),
+                kind: TruncatedKind::Padding,
                 offset: data_offset + data_size,
                 len,
             });
@@ -626,9 +628,9 @@ mod tests {
         assert!(matches!(
             index_entries(&Storage::Memory(bytes.into())),
             Err(Error::Truncated {
+                kind: TruncatedKind::Padding,
                 offset: 514,
                 len: 514,
-                ..
             })
         ));
     }

@@ -11,7 +11,7 @@ use oci_types::{Compression, ConfigFile, Descriptor, Digest, Manifest, MediaType
 use crate::layer::ArchiveLayer;
 use crate::limits::MAX_CONFIG_SIZE;
 use crate::path::{clip, normalize};
-use crate::{Error, ManifestItem, Reader, Result};
+use crate::{CountedImage, Error, ManifestItem, Reader, Result};
 
 /// One image of a docker archive.
 ///
@@ -58,7 +58,7 @@ impl Source {
         let diff_ids = &config.rootfs.diff_ids;
         if diff_ids.len() != item.layers.len() {
             return Err(Error::LayerCountMismatch {
-                what,
+                image: CountedImage::ArchiveItem { index },
                 config: clip(&item.config),
                 layers: item.layers.len(),
                 diff_ids: diff_ids.len(),

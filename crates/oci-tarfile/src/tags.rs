@@ -3,7 +3,7 @@
 use oci_types::Reference;
 
 use crate::path::clip;
-use crate::{Error, Result};
+use crate::{Error, InvalidTagKind, Result};
 
 /// A fully qualified repository name and a tag (`docker.io/library/busybox`, `latest`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -19,7 +19,7 @@ impl NameTag {
         if reference.digest().is_some() {
             return Err(Error::InvalidTag {
                 tag: clip(&reference.to_string()),
-                reason: "a digest reference cannot tag an image in a docker archive".into(),
+                kind: InvalidTagKind::DigestReference,
             });
         }
         Ok(NameTag {
@@ -34,7 +34,7 @@ impl NameTag {
             tag.parse()
                 .map_err(|e: oci_types::Error| Error::InvalidTag {
                     tag: clip(tag),
-                    reason: e.to_string(),
+                    kind: InvalidTagKind::Reference(Box::new(e)),
                 })?;
         NameTag::from_reference(&reference)
     }

@@ -16,7 +16,7 @@ use crate::limits::MAX_CONFIG_SIZE;
 use crate::reader::MANIFEST_FILE;
 use crate::tags::NameTag;
 use crate::tar::{self, Kind, BLOCK};
-use crate::{Blob, Error, ManifestItem, Result};
+use crate::{Blob, CountedImage, Error, InvalidManifestKind, ManifestItem, Result};
 
 /// How layers are stored in the archive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -339,7 +339,7 @@ impl<O: Output> Core<O> {
         let config = image
             .raw_config_file()
             .map_err(|e| Error::image("reading the image's config", e))?;
-        self.check_diff_ids(&config, &stored, "image being written")?;
+        self.check_diff_ids(&config, &stored, CountedImage::Written)?;
         let config_digest = self.store_config(&config, None)?;
         let item = self.add_item(&config_digest, &config, &stored)?;
         self.add_tags(item, &tags);
@@ -418,14 +418,14 @@ impl<O: Output> Core<O> {
         &self,
         config: &[u8],
         stored: &[Stored],
-        what: &str,
+        image: CountedImage,
     ) -> Result<ConfigFile> {
         let parsed = ConfigFile::from_slice(config)
             .map_err(|e| Error::types("parsing the image's config", e))?;
         let diff_ids = &parsed.rootfs.diff_ids;
         if diff_ids.len() != stored.len() {
             return Err(Error::LayerCountMismatch {
-                what: what.to_owned(),
+                image,
                 config: Digest::sha256(config).to_string(),
                 layers: stored.len(),
                 diff_ids: diff_ids.len(),
@@ -611,7 +611,9 @@ impl<O: Output> Core<O> {
         if let Some(&i) = self.by_config.get(config_digest) {
             if self.items[i].layers != paths {
                 return Err(Error::InvalidManifest {
-                    reason: format!("config {config_digest} was already written with other layers"),
+                    kind: InvalidManifestKind::ConfigReused {
+                        config: config_digest.clone(),
+                    },
                 });
             }
             return Ok(i);

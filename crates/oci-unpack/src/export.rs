@@ -268,10 +268,9 @@ fn export_layer<W: Write>(
                 .append_data(&mut header, name_os, &mut entry)
                 .map_err(|e| {
                     // A read error of the layer (a digest mismatch) is the layer's, not the output's.
-                    if e.get_ref().is_some_and(|i| i.is::<oci_types::Error>()) {
-                        tar_err(e)
-                    } else {
-                        Error::Write(e)
+                    match oci_types::Error::from_io(e) {
+                        oci_types::Error::Io(e) => Error::Write(e),
+                        layer => tar_err(layer.into_io()),
                     }
                 })?;
         } else {

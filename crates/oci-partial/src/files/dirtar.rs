@@ -34,7 +34,7 @@ impl DirTarOptions {
             Ok(s) if !s.trim().is_empty() => {
                 Some(s.trim().parse::<u64>().map_err(|_| crate::Error::Invalid {
                     what: "SOURCE_DATE_EPOCH",
-                    reason: format!("{s:?} is not a number of seconds"),
+                    kind: crate::InvalidKind::NotSeconds { value: s.clone() },
                 })?)
             }
             _ => None,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use oci_types::History;
 
-use crate::{Error, Result};
+use crate::{Error, InvalidKind, Result};
 
 /// The `created` time go-containerregistry's `mutate.Canonical` writes (Go's zero time).
 pub const CANONICAL_TIME: &str = "0001-01-01T00:00:00Z";
@@ -104,18 +104,18 @@ pub(crate) fn apply(raw: &[u8], edits: &[Edit]) -> Result<Vec<u8>> {
     let mut doc: Value =
         oci_types::json::parse_limited(raw, "config", oci_types::limits::MAX_CONFIG_SIZE)?;
     let Some(top) = doc.as_object_mut() else {
-        return Err(invalid("the config is not a JSON object"));
+        return Err(invalid(InvalidKind::ConfigNotAnObject));
     };
     for edit in edits {
         edit.apply(top)?;
     }
-    serde_json::to_vec(&doc).map_err(|e| invalid(format!("cannot serialise: {e}")))
+    serde_json::to_vec(&doc).map_err(|e| invalid(InvalidKind::Serialize(e.to_string())))
 }
 
-fn invalid(reason: impl Into<String>) -> Error {
+pub(crate) fn invalid(kind: InvalidKind) -> Error {
     Error::Invalid {
         what: "image config",
-        reason: reason.into(),
+        kind,
     }
 }
 
@@ -147,21 +147,23 @@ fn container(top: &mut Map<String, Value>) -> Result<&mut Map<String, Value>> {
     }
     top.get_mut("config")
         .and_then(Value::as_object_mut)
-        .ok_or_else(|| invalid("`config` is not an object"))
+        .ok_or_else(|| invalid(InvalidKind::NotAnObject { field: "config" }))
 }
 
-/// An object-valued entry of `config` (`Labels`, `ExposedPorts`, `Volumes`), made when absent.
+/// An object-valued entry of `config` (`Labels`, `ExposedPorts`, `Volumes`), made when absent;
+/// `field` is its path (`"config.Labels"`).
 fn sub_object<'a>(
     top: &'a mut Map<String, Value>,
-    key: &str,
+    field: &'static str,
 ) -> Result<&'a mut Map<String, Value>> {
+    let key = field.strip_prefix("config.").unwrap_or(field);
     let c = container(top)?;
     if !c.get(key).is_some_and(Value::is_object) {
         put(c, CONFIG_ORDER, key, Value::Object(Map::new()));
     }
     c.get_mut(key)
         .and_then(Value::as_object_mut)
-        .ok_or_else(|| invalid(format!("`config.{key}` is not an object")))
+        .ok_or_else(|| invalid(InvalidKind::NotAnObject { field }))
 }
 
 fn strings(v: &[String]) -> Value {
@@ -210,7 +212,7 @@ impl Edit {
             }
             Edit::Label { key, value } => match value {
                 Some(v) => {
-                    sub_object(top, "Labels")?.insert(key.clone(), Value::String(v.clone()));
+                    sub_object(top, "config.Labels")?.insert(key.clone(), Value::String(v.clone()));
                 }
                 None => {
                     if let Some(labels) = container(top)?
@@ -240,20 +242,20 @@ impl Edit {
                 } else {
                     format!("{p}/tcp")
                 };
-                sub_object(top, "ExposedPorts")?
+                sub_object(top, "config.ExposedPorts")?
                     .entry(port)
                     .or_insert_with(|| Value::Object(Map::new()));
             }
             Edit::Volume(v) => {
-                sub_object(top, "Volumes")?
+                sub_object(top, "config.Volumes")?
                     .entry(v.clone())
                     .or_insert_with(|| Value::Object(Map::new()));
             }
             Edit::Author(a) => put(top, TOP_ORDER, "author", a.clone().into()),
             Edit::Created(t) => put(top, TOP_ORDER, "created", t.clone().into()),
             Edit::History(h) => {
-                let entry =
-                    serde_json::to_value(h).map_err(|e| invalid(format!("history entry: {e}")))?;
+                let entry = serde_json::to_value(h)
+                    .map_err(|e| invalid(InvalidKind::Serialize(e.to_string())))?;
                 match top.get_mut("history").and_then(Value::as_array_mut) {
                     Some(history) => history.push(entry),
                     None => put(top, TOP_ORDER, "history", Value::Array(vec![entry])),
@@ -290,7 +292,7 @@ pub fn source_date_epoch() -> Result<Option<String>> {
         Ok(s) if !s.trim().is_empty() => {
             let secs: i64 = s.trim().parse().map_err(|_| Error::Invalid {
                 what: "SOURCE_DATE_EPOCH",
-                reason: format!("{s:?} is not a number of seconds"),
+                kind: InvalidKind::NotSeconds { value: s.clone() },
             })?;
             Ok(Some(rfc3339(secs)))
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::mutate::{with_edit, with_layers, ConfigEdit};
-use crate::{Error, Image, Layer, Result};
+use crate::{Error, Image, InvalidKind, Layer, Result};
 
 /// `orig` with the layers of `old_base` (which must be its first layers) replaced by those of
 /// `new_base` (go-containerregistry's `mutate.Rebase`).
@@ -45,28 +45,27 @@ pub fn rebase(
     let new_cfg = new_base.config_file()?;
     let (orig_ids, old_ids) = (&orig_cfg.rootfs.diff_ids, &old_cfg.rootfs.diff_ids);
     if old_ids.len() > orig_ids.len() {
-        return Err(not_based(format!(
-            "the old base has {} layers, the image {}",
-            old_ids.len(),
-            orig_ids.len()
-        )));
+        return Err(not_based(InvalidKind::BaseHasMoreLayers {
+            base: old_ids.len(),
+            image: orig_ids.len(),
+        }));
     }
     if let Some(i) = (0..old_ids.len()).find(|&i| old_ids[i] != orig_ids[i]) {
-        return Err(not_based(format!(
-            "layer {i} is {} in the image, {} in the old base",
-            orig_ids[i], old_ids[i]
-        )));
+        return Err(not_based(InvalidKind::BaseLayerDiffers {
+            index: i,
+            image: Box::new(orig_ids[i].clone()),
+            base: Box::new(old_ids[i].clone()),
+        }));
     }
 
     let orig_layers = orig.layers()?;
     if orig_layers.len() != orig_ids.len() {
         return Err(Error::Invalid {
             what: "image",
-            reason: format!(
-                "{} layers for a config with {} diff_ids",
-                orig_layers.len(),
-                orig_ids.len()
-            ),
+            kind: InvalidKind::LayerCount {
+                layers: orig_layers.len(),
+                diff_ids: orig_ids.len(),
+            },
         });
     }
     let mut layers: Vec<Arc<dyn Layer>> = new_base.layers()?;
@@ -80,7 +79,7 @@ pub fn rebase(
     )?;
     let top = doc
         .as_object_mut()
-        .ok_or_else(|| not_based("the image's config is not a JSON object".into()))?;
+        .ok_or_else(|| super::config::invalid(InvalidKind::ConfigNotAnObject))?;
     let set = |top: &mut serde_json::Map<String, Value>, key: &str, v: Option<String>| match v {
         Some(v) => super::config::put(top, super::config::TOP_ORDER, key, v.into()),
         None => {
@@ -105,25 +104,21 @@ pub fn rebase(
     if history.is_empty() {
         top.shift_remove("history");
     } else {
-        let h = serde_json::to_value(history).map_err(|e| Error::Invalid {
-            what: "image config",
-            reason: format!("history: {e}"),
-        })?;
+        let h = serde_json::to_value(history)
+            .map_err(|e| super::config::invalid(InvalidKind::Serialize(e.to_string())))?;
         super::config::put(top, super::config::TOP_ORDER, "history", h);
     }
-    let bytes = serde_json::to_vec(&doc).map_err(|e| Error::Invalid {
-        what: "image config",
-        reason: format!("cannot serialise: {e}"),
-    })?;
+    let bytes = serde_json::to_vec(&doc)
+        .map_err(|e| super::config::invalid(InvalidKind::Serialize(e.to_string())))?;
     Ok(with_layers(
         with_edit(orig, ConfigEdit::Bytes(bytes)),
         layers,
     ))
 }
 
-fn not_based(reason: String) -> Error {
+fn not_based(kind: InvalidKind) -> Error {
     Error::Invalid {
         what: "rebase",
-        reason: format!("the image is not based on the old base: {reason}"),
+        kind,
     }
 }

@@ -300,6 +300,9 @@ fn a_self_referencing_index_is_an_error_not_a_stack_overflow() {
     let looping = Loop(raw.into_bytes());
     assert!(matches!(
         find_manifests(&looping, &Matcher::any()),
-        Err(Error::Invalid { .. })
+        Err(Error::Invalid {
+            what: "index",
+            kind: oci_partial::InvalidKind::TooDeep { .. }
+        })
     ));
 }

@@ -51,7 +51,16 @@ fn mismatched_layer_and_diff_id_counts_are_an_error() {
         &broken.manifest().unwrap().layers[0].digest,
     )
     .unwrap_err();
-    assert!(matches!(err, Error::Invalid { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Invalid {
+                kind: oci_partial::InvalidKind::LayerCount { layers, diff_ids },
+                ..
+            } if layers == diff_ids + 1
+        ),
+        "{err}"
+    );
 }
 
 #[test]

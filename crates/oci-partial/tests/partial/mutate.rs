@@ -422,7 +422,9 @@ fn manifest_and_config_media_type_overrides() {
     let edited = set_created(Arc::clone(&artifact), "2020-01-01T00:00:00Z");
     assert!(matches!(
         edited.raw_manifest(),
-        Err(Error::Unsupported { .. })
+        Err(Error::Unsupported {
+            kind: oci_partial::UnsupportedKind::ConfigEdit { .. }
+        })
     ));
     // ...and appended layers only go to the manifest.
     let appended = append_layers(
@@ -806,6 +808,15 @@ mod rebasing {
         let Err(e) = rebase(new_base, old_base.as_ref(), app) else {
             panic!("rebased an image that is not on the old base");
         };
-        assert!(matches!(e, Error::Invalid { what: "rebase", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::Invalid {
+                    what: "rebase",
+                    kind: oci_partial::InvalidKind::BaseHasMoreLayers { base: 2, image: 1 }
+                }
+            ),
+            "{e}"
+        );
     }
 }

@@ -841,7 +841,11 @@ fn reading_failures_are_problems_not_panics() {
             Ok(Box::new(Fails))
         }
         fn uncompressed(&self) -> Result<BlobReader> {
-            Err(Error::Unsupported { what: "no".into() })
+            Err(Error::Unsupported {
+                kind: oci_partial::UnsupportedKind::NotProvided {
+                    method: "uncompressed",
+                },
+            })
         }
         fn size(&self) -> Result<u64> {
             Ok(1)

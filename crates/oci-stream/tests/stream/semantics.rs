@@ -85,12 +85,16 @@ fn uncompressed_is_always_an_error() {
     let layer = StreamLayer::new(Cursor::new(b"abc".to_vec()));
     assert!(matches!(
         layer.uncompressed(),
-        Err(Error::Unsupported { .. })
+        Err(Error::Unsupported {
+            kind: oci_partial::UnsupportedKind::StreamingUncompressed
+        })
     ));
     read_all(&layer, 10);
     assert!(matches!(
         layer.uncompressed(),
-        Err(Error::Unsupported { .. })
+        Err(Error::Unsupported {
+            kind: oci_partial::UnsupportedKind::StreamingUncompressed
+        })
     ));
     // The uncompressed size is still known, from the pass.
     assert_eq!(layer.uncompressed_size().unwrap(), 3);

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use oci_partial::Image;
 use oci_tarfile::limits::MAX_MANIFEST_JSON_SIZE;
-use oci_tarfile::{Error, Reader, Source};
-use oci_types::Digest;
+use oci_tarfile::{CountedImage, Error, InvalidTagKind, Reader, Source};
+use oci_types::{Digest, ReferenceErrorKind};
 use proptest::prelude::*;
 
 use crate::common::*;
@@ -145,6 +145,7 @@ fn missing_layer() {
     assert!(matches!(
         open(archive),
         Err(Error::LayerCountMismatch {
+            image: CountedImage::ArchiveItem { index: 0 },
             layers: 1,
             diff_ids: 0,
             ..
@@ -300,7 +301,16 @@ fn other_bad_archives() {
     let r = Reader::from_bytes(archive).unwrap();
     assert!(matches!(
         r.choose_manifest_item(Some(&"a:1".parse().unwrap()), None),
-        Err(Error::InvalidTag { .. })
+        Err(Error::InvalidTag {
+            kind: InvalidTagKind::Reference(e),
+            ..
+        }) if matches!(
+            *e,
+            oci_types::Error::InvalidReference {
+                kind: ReferenceErrorKind::NameContainsUppercase,
+                ..
+            }
+        )
     ));
 }
 

@@ -4,7 +4,9 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use oci_partial::Image;
-use oci_tarfile::{BlobInfo, Destination, Error, Reader, Source, Writer};
+use oci_tarfile::{
+    BlobInfo, Destination, Error, InvalidManifestKind, InvalidTagKind, Reader, Source, Writer,
+};
 use oci_types::{Descriptor, Digest, MediaType, Reference};
 
 use crate::common::*;
@@ -231,12 +233,17 @@ fn refuses_what_it_cannot_store() {
     dest.put_manifest(&m).unwrap();
     assert!(matches!(
         dest.put_manifest(&m),
-        Err(Error::InvalidManifest { .. })
+        Err(Error::InvalidManifest {
+            kind: InvalidManifestKind::AlreadyPut
+        })
     ));
     let digest_ref: Reference = format!("a@{}", Digest::sha256(b"x")).parse().unwrap();
     assert!(matches!(
         dest.add_repo_tags(&[digest_ref]),
-        Err(Error::InvalidTag { .. })
+        Err(Error::InvalidTag {
+            kind: InvalidTagKind::DigestReference,
+            ..
+        })
     ));
     dest.commit().unwrap();
 

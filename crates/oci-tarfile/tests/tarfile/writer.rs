@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use oci_partial::{Image, Layer};
-use oci_tarfile::{EntryKind, Error, LayerStorage, Reader, Source, Writer, WriterOptions};
+use oci_tarfile::{
+    CountedImage, EntryKind, Error, InvalidTagKind, LayerStorage, Reader, Source, Writer,
+    WriterOptions,
+};
 use oci_types::{Compression, Digest, MediaType, Reference};
 
 use crate::common::*;
@@ -149,7 +152,10 @@ fn deterministic_and_tags_qualified() {
     let img = MemImage::new(vec![], "y");
     assert!(matches!(
         w.add_image(&img, &[by_digest]),
-        Err(Error::InvalidTag { .. })
+        Err(Error::InvalidTag {
+            kind: InvalidTagKind::DigestReference,
+            ..
+        })
     ));
 }
 
@@ -289,6 +295,7 @@ fn diff_ids_must_match_the_config() {
     assert!(matches!(
         w.add_image(&img, &refs(&["a:1"])),
         Err(Error::LayerCountMismatch {
+            image: CountedImage::Written,
             layers: 1,
             diff_ids: 0,
             ..

@@ -216,17 +216,23 @@ impl Image for MemImage {
     }
     fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
         Err(oci_partial::Error::Unsupported {
-            what: "not needed".into(),
+            kind: oci_partial::UnsupportedKind::NotProvided {
+                method: "raw_manifest",
+            },
         })
     }
     fn layer_by_digest(&self, _: &Digest) -> oci_partial::Result<Arc<dyn Layer>> {
         Err(oci_partial::Error::Unsupported {
-            what: "not needed".into(),
+            kind: oci_partial::UnsupportedKind::NotProvided {
+                method: "layer_by_digest",
+            },
         })
     }
     fn layer_by_diff_id(&self, _: &Digest) -> oci_partial::Result<Arc<dyn Layer>> {
         Err(oci_partial::Error::Unsupported {
-            what: "not needed".into(),
+            kind: oci_partial::UnsupportedKind::NotProvided {
+                method: "layer_by_diff_id",
+            },
         })
     }
 }
