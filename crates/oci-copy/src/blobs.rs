@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use oci_partial::{
     BlobOpener, BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore,
-    DescribedImage, DescriptorLayer, Image, ImageIndex,
+    DescriptorLayer, Image, ImageIndex, MappedImage,
 };
 use oci_types::limits::{MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE};
 use oci_types::{Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Raw};
@@ -74,7 +74,7 @@ pub(crate) fn image_from_bytes(
         desc: desc.clone(),
         manifest,
     }));
-    Ok(Arc::new(DescribedImage::new(image, desc)))
+    Ok(Arc::new(MappedImage::described(image, desc)))
 }
 
 /// The index `desc` names.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use oci_content::{open_reader, read_blob, ReaderAt, SectionReader};
 use oci_partial::{
     BlobOpener, BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore,
-    DescribedImage, DescriptorLayer, Image, ImageIndex,
+    DescriptorLayer, Image, ImageIndex, MappedImage,
 };
 use oci_types::limits::{MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE};
 use oci_types::{
@@ -128,7 +128,7 @@ impl Layout {
             manifest,
         };
         let image: Arc<dyn Image> = Arc::new(CompressedImage::new(core));
-        Ok(Arc::new(DescribedImage::new(image, desc.clone())))
+        Ok(Arc::new(MappedImage::described(image, desc.clone())))
     }
 
     /// The index `desc` describes, read and verified now.

@@ -24,7 +24,7 @@
 //! - `random` (feature `testing`): deterministic in-memory images, indexes and layers for tests
 //!   of this crate and every crate after it.
 //! - Helpers: [`config_layer`], [`blob_to_diff_id`], [`diff_id_to_blob`], [`descriptor`],
-//!   [`artifact_type`], [`compute_manifests`], ...; [`DescribedImage`] and [`DescribedIndex`].
+//!   [`artifact_type`], [`compute_manifests`], ...; [`MappedImage`] and [`MappedIndex`].
 //!
 //! Digests are always of bytes as stored; nothing buffers a layer; values that cost a pass
 //! over a layer (digest of a compressed tar, diff_id of a compressed blob) are computed once
@@ -83,7 +83,6 @@
 
 mod compressed;
 pub mod compression;
-mod described;
 mod descriptor_layer;
 mod error;
 pub mod files;
@@ -92,6 +91,7 @@ mod helpers;
 mod image;
 mod index;
 mod layer;
+mod mapped;
 pub mod mutate;
 mod parallel;
 #[cfg(feature = "testing")]
@@ -100,7 +100,6 @@ mod uncompressed;
 mod validate;
 
 pub use compressed::{CompressedImage, CompressedImageCore, CompressedLayer, CompressedLayerCore};
-pub use described::{DescribedImage, DescribedIndex};
 pub use descriptor_layer::{BlobOpener, DescriptorLayer};
 pub use error::{Error, Result};
 pub use find::{find_images, find_indexes, find_manifests, Matcher};
@@ -111,6 +110,7 @@ pub use helpers::{
 pub use image::{find_layer_by_diff_id, find_layer_by_digest, Image};
 pub use index::{Child, ImageIndex};
 pub use layer::{BlobReader, Layer};
+pub use mapped::{MappedImage, MappedIndex};
 pub use parallel::for_each_parallel;
 pub use uncompressed::{
     UncompressedImage, UncompressedImageCore, UncompressedLayer, UncompressedLayerCore,

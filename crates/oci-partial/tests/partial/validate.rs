@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use oci_partial::random::{self, CorruptLayer, Options};
 use oci_partial::{
-    digest_layer, validate_image, validate_index, BlobReader, Child, DescribedImage, Error, Image,
-    ImageIndex, Layer, Location, Problem, ProblemKind, Result, ValidateOptions,
+    digest_layer, validate_image, validate_index, BlobReader, Child, Error, Image, ImageIndex,
+    Layer, Location, MappedImage, Problem, ProblemKind, Result, ValidateOptions,
 };
 use oci_types::{
     Compression, ConfigFile, Descriptor, Digest, Index, Manifest, MediaType, Platform, Raw,
@@ -734,8 +734,8 @@ fn index_entries_are_checked_against_their_children() {
     let index = random::index_of(
         MediaType::OciIndex,
         vec![
-            Child::Image(Arc::new(DescribedImage::new(a, wrong_platform))),
-            Child::Image(Arc::new(DescribedImage::new(b.clone(), wrong_size))),
+            Child::Image(Arc::new(MappedImage::described(a, wrong_platform))),
+            Child::Image(Arc::new(MappedImage::described(b.clone(), wrong_size))),
             Child::Image(c),
         ],
     )
