@@ -10,9 +10,10 @@
 //! - The traits: [`Layer`], [`Image`], [`ImageIndex`] (with [`Child`]), and the crate's
 //!   [`Error`].
 //! - Adapters from minimal cores: [`CompressedLayer`] and [`CompressedImage`] for sources that
-//!   store blobs compressed (layouts, registries); [`UncompressedLayer`] and
-//!   [`UncompressedImage`] for sources that store tars (docker archives), which compress on the
-//!   fly and compute digests in one streaming pass.
+//!   store blobs compressed (layouts, registries), with [`DescriptorImage`] and
+//!   [`DescriptorLayer`], their cores from a manifest and a [`BlobOpener`];
+//!   [`UncompressedLayer`] and [`UncompressedImage`] for sources that store tars (docker
+//!   archives), which compress on the fly and compute digests in one streaming pass.
 //! - [`files`]: layers from a directory (a deterministic tar), a tar file, an opener, bytes.
 //! - [`compression`]: detection by magic bytes, streaming gzip and zstd.
 //! - [`mutate`]: scratch images, appended layers, config edits, Docker/OCI conversion, all
@@ -100,7 +101,7 @@ mod uncompressed;
 mod validate;
 
 pub use compressed::{CompressedImage, CompressedImageCore, CompressedLayer, CompressedLayerCore};
-pub use descriptor_layer::{BlobOpener, DescriptorLayer};
+pub use descriptor_layer::{BlobOpener, DescriptorImage, DescriptorLayer};
 pub use error::{Error, Result};
 pub use find::{find_images, find_indexes, find_manifests, Matcher};
 pub use helpers::{
