@@ -6,7 +6,8 @@ use std::io::Read;
 use std::sync::Arc;
 
 use oci_partial::{
-    BlobOpener, BlobReader, CompressedImage, DescriptorImage, Image, ImageIndex, MappedImage,
+    index_entry, BlobOpener, BlobReader, CompressedImage, DescriptorImage, Image, ImageIndex,
+    MappedImage,
 };
 use oci_types::limits::MAX_MANIFEST_SIZE;
 use oci_types::{Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Raw};
@@ -120,20 +121,6 @@ struct BlobIndex {
     raw: Raw<Index>,
 }
 
-impl BlobIndex {
-    fn entry(&self, digest: &Digest) -> oci_partial::Result<&Descriptor> {
-        self.raw
-            .value()
-            .manifests
-            .iter()
-            .find(|d| &d.digest == digest)
-            .ok_or_else(|| oci_partial::Error::NotFound {
-                what: "index entry",
-                digest: digest.clone(),
-            })
-    }
-}
-
 impl ImageIndex for BlobIndex {
     fn media_type(&self) -> oci_partial::Result<MediaType> {
         Ok(match &self.media_type {
@@ -145,9 +132,9 @@ impl ImageIndex for BlobIndex {
         Ok(self.raw.bytes().to_vec())
     }
     fn image(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn Image>> {
-        image_for(Arc::clone(&self.blobs), self.entry(digest)?)
+        image_for(Arc::clone(&self.blobs), index_entry(&self.raw, digest)?)
     }
     fn image_index(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn ImageIndex>> {
-        index_for(Arc::clone(&self.blobs), self.entry(digest)?)
+        index_for(Arc::clone(&self.blobs), index_entry(&self.raw, digest)?)
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use oci_content::{open_reader, read_blob, ReaderAt, SectionReader};
 use oci_partial::{
-    BlobOpener, BlobReader, CompressedImage, DescriptorImage, Image, ImageIndex, MappedImage,
+    index_entry, BlobOpener, BlobReader, CompressedImage, DescriptorImage, Image, ImageIndex,
+    MappedImage,
 };
 use oci_types::limits::MAX_MANIFEST_SIZE;
 use oci_types::{
@@ -310,19 +311,6 @@ struct LayoutIndex {
     desc: Option<Descriptor>,
 }
 
-impl LayoutIndex {
-    fn entry(&self, digest: &Digest) -> oci_partial::Result<&Descriptor> {
-        self.raw
-            .manifests
-            .iter()
-            .find(|d| &d.digest == digest)
-            .ok_or_else(|| oci_partial::Error::NotFound {
-                what: "index entry",
-                digest: digest.clone(),
-            })
-    }
-}
-
 impl ImageIndex for LayoutIndex {
     fn media_type(&self) -> oci_partial::Result<MediaType> {
         Ok(match &self.desc {
@@ -336,11 +324,11 @@ impl ImageIndex for LayoutIndex {
     }
 
     fn image(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn Image>> {
-        Ok(self.layout.image_for(self.entry(digest)?)?)
+        Ok(self.layout.image_for(index_entry(&self.raw, digest)?)?)
     }
 
     fn image_index(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn ImageIndex>> {
-        Ok(self.layout.index_for(self.entry(digest)?)?)
+        Ok(self.layout.index_for(index_entry(&self.raw, digest)?)?)
     }
 
     fn digest(&self) -> oci_partial::Result<Digest> {

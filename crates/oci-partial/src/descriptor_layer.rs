@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use oci_types::limits::MAX_CONFIG_SIZE;
-use oci_types::{Descriptor, Digest, HashingReader, Manifest, MediaType, Raw};
+use oci_types::{Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Raw};
 
 use crate::{BlobReader, CompressedImageCore, CompressedLayerCore, Error, Result};
 
@@ -39,6 +39,23 @@ impl<T: BlobOpener + ?Sized> BlobOpener for Arc<T> {
     fn read_small(&self, desc: &Descriptor, limit: u64) -> Result<Vec<u8>> {
         (**self).read_small(desc, limit)
     }
+}
+
+/// The entry of `index` whose digest is `digest`: how an index finds the child it is asked
+/// for.
+///
+/// # Errors
+///
+/// [`Error::NotFound`] (what `"index entry"`) when the index lists no such manifest.
+pub fn index_entry<'a>(index: &'a Index, digest: &Digest) -> Result<&'a Descriptor> {
+    index
+        .manifests
+        .iter()
+        .find(|d| &d.digest == digest)
+        .ok_or_else(|| Error::NotFound {
+            what: "index entry",
+            digest: digest.clone(),
+        })
 }
 
 /// An image manifest as a [`CompressedImageCore`]: the manifest as read (its bytes kept), its

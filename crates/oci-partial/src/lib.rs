@@ -25,7 +25,8 @@
 //! - `random` (feature `testing`): deterministic in-memory images, indexes and layers for tests
 //!   of this crate and every crate after it.
 //! - Helpers: [`config_layer`], [`blob_to_diff_id`], [`diff_id_to_blob`], [`descriptor`],
-//!   [`artifact_type`], [`compute_manifests`], ...; [`MappedImage`] and [`MappedIndex`].
+//!   [`artifact_type`], [`compute_manifests`], [`index_entry`], ...; [`MappedImage`] and
+//!   [`MappedIndex`].
 //!
 //! Digests are always of bytes as stored; nothing buffers a layer; values that cost a pass
 //! over a layer (digest of a compressed tar, diff_id of a compressed blob) are computed once
@@ -101,7 +102,7 @@ mod uncompressed;
 mod validate;
 
 pub use compressed::{CompressedImage, CompressedImageCore, CompressedLayer, CompressedLayerCore};
-pub use descriptor_layer::{BlobOpener, DescriptorImage, DescriptorLayer};
+pub use descriptor_layer::{index_entry, BlobOpener, DescriptorImage, DescriptorLayer};
 pub use error::{Error, Result};
 pub use find::{find_images, find_indexes, find_manifests, Matcher};
 pub use helpers::{
