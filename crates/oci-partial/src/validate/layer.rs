@@ -115,87 +115,49 @@ impl Validator {
             } else {
                 self.claim(loc.clone(), "diff_id", layer.diff_id())
             };
+            // The claims, each with who makes it; a claim not had skips its checks.
+            let manifest_digest = entry.map(|e| Value::Digest(&e.digest));
+            let manifest_size = entry.map(|e| Value::Size(e.size));
+            let layer_digest = digest.as_ref().map(Value::Digest);
+            let layer_size = size.map(Value::Size);
+            let layer_diff_id = diff_id.as_ref().map(Value::Digest);
+            let config_diff = config_diff_id.map(Value::Digest);
+            let rootfs = "config rootfs.diff_ids";
 
             // The manifest entry and the layer's descriptor against the layer's claims.
             if let Some(e) = entry {
-                if let Some(mt) = &media_type {
-                    self.compare(
-                        loc.clone(),
-                        "media_type",
-                        &e.media_type,
-                        "manifest",
-                        mt,
-                        "Layer::media_type",
-                    );
-                }
+                let manifest_type = Some(Value::MediaType(&e.media_type));
+                let layer_type = media_type.as_ref().map(Value::MediaType);
+                #[rustfmt::skip]
+                self.compare_each(&loc, [
+                    ("media_type", manifest_type, "manifest", layer_type, "Layer::media_type"),
+                ]);
                 if let Some(d) = self.claim(loc.clone(), "descriptor", layer.descriptor()) {
-                    self.compare(
-                        loc.clone(),
-                        "media_type",
-                        &e.media_type,
-                        "manifest",
-                        &d.media_type,
-                        "Layer::descriptor",
-                    );
-                    self.compare(
-                        loc.clone(),
-                        "digest",
-                        &e.digest,
-                        "manifest",
-                        &d.digest,
-                        "Layer::descriptor",
-                    );
-                    self.compare(
-                        loc.clone(),
-                        "size",
-                        &e.size,
-                        "manifest",
-                        &d.size,
-                        "Layer::descriptor",
-                    );
+                    let from = "Layer::descriptor";
+                    let described_type = Some(Value::MediaType(&d.media_type));
+                    let described_digest = Some(Value::Digest(&d.digest));
+                    let described_size = Some(Value::Size(d.size));
+                    #[rustfmt::skip]
+                    self.compare_each(&loc, [
+                        ("media_type", manifest_type, "manifest", described_type, from),
+                        ("digest", manifest_digest, "manifest", described_digest, from),
+                        ("size", manifest_size, "manifest", described_size, from),
+                    ]);
                 }
             }
 
             if let Some(m) = m {
                 // Content against every claim.
-                if let Some(d) = &digest {
-                    self.compare(
-                        loc.clone(),
-                        "digest",
-                        d,
-                        "Layer::digest",
-                        &m.digest,
-                        "compressed content",
-                    );
-                }
-                if let Some(e) = entry {
-                    self.compare(
-                        loc.clone(),
-                        "digest",
-                        &e.digest,
-                        "manifest",
-                        &m.digest,
-                        "compressed content",
-                    );
-                    self.compare(
-                        loc.clone(),
-                        "size",
-                        &e.size,
-                        "manifest",
-                        &m.size,
-                        "compressed content",
-                    );
-                }
-                if let Some(s) = size {
-                    self.compare(
-                        loc.clone(),
-                        "size",
-                        &s,
-                        "Layer::size",
-                        &m.size,
-                        "compressed content",
-                    );
-                }
+                let (digest_found, size_found) =
+                    (Some(Value::Digest(&m.digest)), Some(Value::Size(m.size)));
+                let from = "compressed content";
+                #[rustfmt::skip]
+                self.compare_each(&loc, [
+                    ("digest", layer_digest, "Layer::digest", digest_found, from),
+                    ("digest", manifest_digest, "manifest", digest_found, from),
+                    ("size", manifest_size, "manifest", size_found, from),
+                    ("size", layer_size, "Layer::size", size_found, from),
+                ]);
                 if !artifact {
                     let actual_diff = match &m.diff {
                         Diff::Computed(d, _) => Some(d.clone()),
@@ -209,28 +171,13 @@ impl Validator {
                             None
                         }
                     };
-                    if let Some(actual) = &actual_diff {
-                        if let Some(d) = &diff_id {
-                            self.compare(
-                                loc.clone(),
-                                "diff_id",
-                                d,
-                                "Layer::diff_id",
-                                actual,
-                                "decompressed content",
-                            );
-                        }
-                        if let Some(c) = config_diff_id {
-                            self.compare(
-                                loc.clone(),
-                                "diff_id",
-                                c,
-                                "config rootfs.diff_ids",
-                                actual,
-                                "decompressed content",
-                            );
-                        }
-                    }
+                    let found = actual_diff.as_ref().map(Value::Digest);
+                    let from = "decompressed content";
+                    #[rustfmt::skip]
+                    self.compare_each(&loc, [
+                        ("diff_id", layer_diff_id, "Layer::diff_id", found, from),
+                        ("diff_id", config_diff, rootfs, found, from),
+                    ]);
                     // The layer's own uncompressed stream must agree too (sources may store
                     // the tar and compress on the fly, or the other way round).
                     let reference = actual_diff.as_ref().or(diff_id.as_ref());
@@ -238,29 +185,12 @@ impl Validator {
                 }
             } else if self.opts.fast {
                 // Claims against claims only.
-                if let (Some(e), Some(d)) = (entry, &digest) {
-                    self.compare(
-                        loc.clone(),
-                        "digest",
-                        &e.digest,
-                        "manifest",
-                        d,
-                        "Layer::digest",
-                    );
-                }
-                if let (Some(e), Some(s)) = (entry, size) {
-                    self.compare(loc.clone(), "size", &e.size, "manifest", &s, "Layer::size");
-                }
-                if let (Some(c), Some(d)) = (config_diff_id, &diff_id) {
-                    self.compare(
-                        loc.clone(),
-                        "diff_id",
-                        c,
-                        "config rootfs.diff_ids",
-                        d,
-                        "Layer::diff_id",
-                    );
-                }
+                #[rustfmt::skip]
+                self.compare_each(&loc, [
+                    ("digest", manifest_digest, "manifest", layer_digest, "Layer::digest"),
+                    ("size", manifest_size, "manifest", layer_size, "Layer::size"),
+                    ("diff_id", config_diff, rootfs, layer_diff_id, "Layer::diff_id"),
+                ]);
                 match layer.exists() {
                     Ok(true) => {}
                     Ok(false) => {
@@ -272,42 +202,43 @@ impl Validator {
 
             // Look-ups by digest and diff_id find this layer.
             if let Some(d) = &digest {
-                match image.layer_by_digest(d) {
-                    Ok(found) => {
-                        if let Some(fd) = self.claim(loc.clone(), "layer_by_digest", found.digest())
-                        {
-                            self.compare(
-                                loc.clone(),
-                                "layer_by_digest",
-                                d,
-                                "Layer::digest",
-                                &fd,
-                                "Image::layer_by_digest",
-                            );
-                        }
-                    }
-                    Err(e) => self.invalid(loc.clone(), "layer_by_digest", e),
-                }
+                let what = ("layer_by_digest", "Image::layer_by_digest");
+                self.lookup(&loc, what, (d, "Layer::digest"), || {
+                    image.layer_by_digest(d)?.digest()
+                });
             }
             if let Some(d) = &diff_id {
-                match image.layer_by_diff_id(d) {
-                    Ok(found) => {
-                        if let Some(fd) =
-                            self.claim(loc.clone(), "layer_by_diff_id", found.diff_id())
-                        {
-                            self.compare(
-                                loc.clone(),
-                                "layer_by_diff_id",
-                                d,
-                                "Layer::diff_id",
-                                &fd,
-                                "Image::layer_by_diff_id",
-                            );
-                        }
-                    }
-                    Err(e) => self.invalid(loc.clone(), "layer_by_diff_id", e),
-                }
+                let what = ("layer_by_diff_id", "Image::layer_by_diff_id");
+                self.lookup(&loc, what, (d, "Layer::diff_id"), || {
+                    image.layer_by_diff_id(d)?.diff_id()
+                });
             }
+        }
+    }
+
+    /// The checks of one table: each row compared ([`Validator::compare`]) when both its
+    /// sides were had.
+    fn compare_each<'a, const N: usize>(&mut self, loc: &Location, rows: [Row<'a>; N]) {
+        for (what, expected, expected_from, actual, actual_from) in rows {
+            if let (Some(e), Some(a)) = (expected, actual) {
+                self.compare(loc.clone(), what, &e, expected_from, &a, actual_from);
+            }
+        }
+    }
+
+    /// A look-up of the layer by its claim `claimed` (`what`: `"layer_by_digest"`,
+    /// `"layer_by_diff_id"`, the method `Image::<what>` makes it): `found` is the same claim
+    /// of the layer the image finds, which must be the same value.
+    fn lookup(
+        &mut self,
+        loc: &Location,
+        (what, found_from): (&'static str, &'static str),
+        (claimed, claimed_from): (&Digest, &'static str),
+        found: impl FnOnce() -> Result<Digest>,
+    ) {
+        match found() {
+            Ok(fd) => self.compare(loc.clone(), what, claimed, claimed_from, &fd, found_from),
+            Err(e) => self.invalid(loc.clone(), what, e),
         }
     }
 
@@ -364,6 +295,34 @@ impl Validator {
         }
     }
 }
+
+/// A value a layer check compares: a digest, a size or a media type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Value<'a> {
+    Digest(&'a Digest),
+    Size(u64),
+    MediaType(&'a MediaType),
+}
+
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Digest(d) => fmt::Display::fmt(d, f),
+            Value::Size(n) => fmt::Display::fmt(n, f),
+            Value::MediaType(m) => fmt::Display::fmt(m, f),
+        }
+    }
+}
+
+/// One check of a layer: what is checked, the claim and who makes it, the value found and
+/// where; a side that could not be had (`None`) skips the check.
+type Row<'a> = (
+    &'static str,
+    Option<Value<'a>>,
+    &'static str,
+    Option<Value<'a>>,
+    &'static str,
+);
 
 /// The decompressed side of a measurement.
 #[derive(Debug)]
