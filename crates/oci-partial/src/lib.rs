@@ -118,6 +118,6 @@ pub use uncompressed::{
     UncompressedImage, UncompressedImageCore, UncompressedLayer, UncompressedLayerCore,
 };
 pub use validate::{
-    digest_layer, validate_image, validate_index, LayerDigests, Location, Problem, ProblemKind,
-    ValidateOptions, ValidationReport,
+    digest_layer, validate_image, validate_index, Check, LayerDigests, Location, Problem,
+    ProblemKind, ValidateOptions, ValidationReport, ValueSource,
 };

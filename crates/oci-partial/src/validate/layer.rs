@@ -63,11 +63,11 @@ impl Validator {
         // layer that only knows its digests once read).
         let digest_alg = algorithm_of(layer.digest().ok().as_ref());
         let diff_alg = algorithm_of(layer.diff_id().ok().as_ref());
-        let stream = self.claim(loc.clone(), "read", layer.compressed())?;
+        let stream = self.claim(loc.clone(), Check::Read, layer.compressed())?;
         match measure(stream, compression, &digest_alg, &diff_alg) {
             Ok(m) => Some(m),
             Err(e) => {
-                self.read_failure(loc, "digest", "compressed content", e);
+                self.read_failure(loc, Check::Digest, ValueSource::CompressedContent, e);
                 None
             }
         }
@@ -84,21 +84,21 @@ impl Validator {
     ) {
         self.compare(
             Location::Manifest,
-            "layer count",
+            Check::LayerCount,
             &manifest.layers.len(),
-            "manifest",
+            ValueSource::Manifest,
             &layers.len(),
-            "Image::layers",
+            ValueSource::ImageLayers,
         );
         let diff_ids = config.map(|c| &c.rootfs.diff_ids);
         if let Some(d) = diff_ids {
             self.compare(
                 Location::Config,
-                "diff_ids count",
+                Check::DiffIdsCount,
                 &d.len(),
-                "config rootfs.diff_ids",
+                ValueSource::ConfigDiffIds,
                 &manifest.layers.len(),
-                "manifest layers",
+                ValueSource::ManifestLayers,
             );
         }
         for (i, layer) in layers.iter().enumerate() {
@@ -107,13 +107,13 @@ impl Validator {
             let config_diff_id = diff_ids.and_then(|d| d.get(i));
             let m = measured.get(i).and_then(Option::as_ref);
 
-            let digest = self.claim(loc.clone(), "digest", layer.digest());
-            let size = self.claim(loc.clone(), "size", layer.size());
-            let media_type = self.claim(loc.clone(), "media_type", layer.media_type());
+            let digest = self.claim(loc.clone(), Check::Digest, layer.digest());
+            let size = self.claim(loc.clone(), Check::Size, layer.size());
+            let media_type = self.claim(loc.clone(), Check::MediaType, layer.media_type());
             let diff_id = if artifact {
                 None
             } else {
-                self.claim(loc.clone(), "diff_id", layer.diff_id())
+                self.claim(loc.clone(), Check::DiffId, layer.diff_id())
             };
             // The claims, each with who makes it; a claim not had skips its checks.
             let manifest_digest = entry.map(|e| Value::Digest(&e.digest));
@@ -122,7 +122,7 @@ impl Validator {
             let layer_size = size.map(Value::Size);
             let layer_diff_id = diff_id.as_ref().map(Value::Digest);
             let config_diff = config_diff_id.map(Value::Digest);
-            let rootfs = "config rootfs.diff_ids";
+            let rootfs = ValueSource::ConfigDiffIds;
 
             // The manifest entry and the layer's descriptor against the layer's claims.
             if let Some(e) = entry {
@@ -130,18 +130,18 @@ impl Validator {
                 let layer_type = media_type.as_ref().map(Value::MediaType);
                 #[rustfmt::skip]
                 self.compare_each(&loc, [
-                    ("media_type", manifest_type, "manifest", layer_type, "Layer::media_type"),
+                    (Check::MediaType, manifest_type, ValueSource::Manifest, layer_type, ValueSource::LayerMediaType),
                 ]);
-                if let Some(d) = self.claim(loc.clone(), "descriptor", layer.descriptor()) {
-                    let from = "Layer::descriptor";
+                if let Some(d) = self.claim(loc.clone(), Check::Descriptor, layer.descriptor()) {
+                    let from = ValueSource::LayerDescriptor;
                     let described_type = Some(Value::MediaType(&d.media_type));
                     let described_digest = Some(Value::Digest(&d.digest));
                     let described_size = Some(Value::Size(d.size));
                     #[rustfmt::skip]
                     self.compare_each(&loc, [
-                        ("media_type", manifest_type, "manifest", described_type, from),
-                        ("digest", manifest_digest, "manifest", described_digest, from),
-                        ("size", manifest_size, "manifest", described_size, from),
+                        (Check::MediaType, manifest_type, ValueSource::Manifest, described_type, from),
+                        (Check::Digest, manifest_digest, ValueSource::Manifest, described_digest, from),
+                        (Check::Size, manifest_size, ValueSource::Manifest, described_size, from),
                     ]);
                 }
             }
@@ -150,13 +150,13 @@ impl Validator {
                 // Content against every claim.
                 let (digest_found, size_found) =
                     (Some(Value::Digest(&m.digest)), Some(Value::Size(m.size)));
-                let from = "compressed content";
+                let from = ValueSource::CompressedContent;
                 #[rustfmt::skip]
                 self.compare_each(&loc, [
-                    ("digest", layer_digest, "Layer::digest", digest_found, from),
-                    ("digest", manifest_digest, "manifest", digest_found, from),
-                    ("size", manifest_size, "manifest", size_found, from),
-                    ("size", layer_size, "Layer::size", size_found, from),
+                    (Check::Digest, layer_digest, ValueSource::LayerDigest, digest_found, from),
+                    (Check::Digest, manifest_digest, ValueSource::Manifest, digest_found, from),
+                    (Check::Size, manifest_size, ValueSource::Manifest, size_found, from),
+                    (Check::Size, layer_size, ValueSource::LayerSize, size_found, from),
                 ]);
                 if !artifact {
                     let actual_diff = match &m.diff {
@@ -165,18 +165,18 @@ impl Validator {
                         Diff::Failed(e) => {
                             self.invalid(
                                 loc.clone(),
-                                "diff_id",
+                                Check::DiffId,
                                 format!("decompressing compressed content: {e}"),
                             );
                             None
                         }
                     };
                     let found = actual_diff.as_ref().map(Value::Digest);
-                    let from = "decompressed content";
+                    let from = ValueSource::DecompressedContent;
                     #[rustfmt::skip]
                     self.compare_each(&loc, [
-                        ("diff_id", layer_diff_id, "Layer::diff_id", found, from),
-                        ("diff_id", config_diff, rootfs, found, from),
+                        (Check::DiffId, layer_diff_id, ValueSource::LayerDiffId, found, from),
+                        (Check::DiffId, config_diff, rootfs, found, from),
                     ]);
                     // The layer's own uncompressed stream must agree too (sources may store
                     // the tar and compress on the fly, or the other way round).
@@ -187,29 +187,31 @@ impl Validator {
                 // Claims against claims only.
                 #[rustfmt::skip]
                 self.compare_each(&loc, [
-                    ("digest", manifest_digest, "manifest", layer_digest, "Layer::digest"),
-                    ("size", manifest_size, "manifest", layer_size, "Layer::size"),
-                    ("diff_id", config_diff, rootfs, layer_diff_id, "Layer::diff_id"),
+                    (Check::Digest, manifest_digest, ValueSource::Manifest, layer_digest, ValueSource::LayerDigest),
+                    (Check::Size, manifest_size, ValueSource::Manifest, layer_size, ValueSource::LayerSize),
+                    (Check::DiffId, config_diff, rootfs, layer_diff_id, ValueSource::LayerDiffId),
                 ]);
                 match layer.exists() {
                     Ok(true) => {}
-                    Ok(false) => {
-                        self.invalid(loc.clone(), "exists", "the layer's blob does not exist")
-                    }
-                    Err(e) => self.invalid(loc.clone(), "exists", e),
+                    Ok(false) => self.invalid(
+                        loc.clone(),
+                        Check::Exists,
+                        "the layer's blob does not exist",
+                    ),
+                    Err(e) => self.invalid(loc.clone(), Check::Exists, e),
                 }
             }
 
             // Look-ups by digest and diff_id find this layer.
             if let Some(d) = &digest {
-                let what = ("layer_by_digest", "Image::layer_by_digest");
-                self.lookup(&loc, what, (d, "Layer::digest"), || {
+                let what = (Check::LayerByDigest, ValueSource::ImageLayerByDigest);
+                self.lookup(&loc, what, (d, ValueSource::LayerDigest), || {
                     image.layer_by_digest(d)?.digest()
                 });
             }
             if let Some(d) = &diff_id {
-                let what = ("layer_by_diff_id", "Image::layer_by_diff_id");
-                self.lookup(&loc, what, (d, "Layer::diff_id"), || {
+                let what = (Check::LayerByDiffId, ValueSource::ImageLayerByDiffId);
+                self.lookup(&loc, what, (d, ValueSource::LayerDiffId), || {
                     image.layer_by_diff_id(d)?.diff_id()
                 });
             }
@@ -232,8 +234,8 @@ impl Validator {
     fn lookup(
         &mut self,
         loc: &Location,
-        (what, found_from): (&'static str, &'static str),
-        (claimed, claimed_from): (&Digest, &'static str),
+        (what, found_from): (Check, ValueSource),
+        (claimed, claimed_from): (&Digest, ValueSource),
         found: impl FnOnce() -> Result<Digest>,
     ) {
         match found() {
@@ -257,19 +259,23 @@ impl Validator {
             // A one-shot streaming layer whose stream was read for the digest.
             Err(Error::Consumed) => return,
             Err(e) => {
-                return self.invalid(loc, "diff_id", format!("opening uncompressed content: {e}"))
+                return self.invalid(
+                    loc,
+                    Check::DiffId,
+                    format!("opening uncompressed content: {e}"),
+                )
             }
         };
         let expected = reference.or(config);
         let mut d = match Digester::new(&algorithm_of(expected)) {
             Ok(d) => d,
-            Err(e) => return self.invalid(loc, "diff_id", e),
+            Err(e) => return self.invalid(loc, Check::DiffId, e),
         };
         if let Err(e) = io::copy(&mut stream, &mut d) {
             return self.read_failure(
                 loc,
-                "diff_id",
-                "Layer::uncompressed",
+                Check::DiffId,
+                ValueSource::LayerUncompressed,
                 Error::io("reading", e),
             );
         }
@@ -277,19 +283,19 @@ impl Validator {
         match (reference, config) {
             (Some(r), _) => self.compare(
                 loc,
-                "diff_id",
+                Check::DiffId,
                 r,
-                "decompressed content",
+                ValueSource::DecompressedContent,
                 &actual,
-                "Layer::uncompressed",
+                ValueSource::LayerUncompressed,
             ),
             (None, Some(c)) => self.compare(
                 loc,
-                "diff_id",
+                Check::DiffId,
                 c,
-                "config rootfs.diff_ids",
+                ValueSource::ConfigDiffIds,
                 &actual,
-                "Layer::uncompressed",
+                ValueSource::LayerUncompressed,
             ),
             (None, None) => {}
         }
@@ -317,11 +323,11 @@ impl fmt::Display for Value<'_> {
 /// One check of a layer: what is checked, the claim and who makes it, the value found and
 /// where; a side that could not be had (`None`) skips the check.
 type Row<'a> = (
-    &'static str,
+    Check,
     Option<Value<'a>>,
-    &'static str,
+    ValueSource,
     Option<Value<'a>>,
-    &'static str,
+    ValueSource,
 );
 
 /// The decompressed side of a measurement.
