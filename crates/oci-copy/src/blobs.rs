@@ -109,7 +109,7 @@ impl BlobOpener for dyn Blobs {
         )?)
     }
 
-    /// Configs are read with the module's [`read_small`] (what the size check calls them).
+    /// Configs are read whole, verified, with this module's `read_small`.
     fn read_small(&self, desc: &Descriptor, limit: u64) -> oci_partial::Result<Vec<u8>> {
         read_small(self, desc, limit, false)
     }

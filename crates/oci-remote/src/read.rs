@@ -176,7 +176,8 @@ impl BlobOpener for Repository {
         Ok(self.blob_exists(&desc.digest)?.is_some())
     }
 
-    /// Configs are fetched with [`Repository::small_blob`] (embedded data used when given).
+    /// Configs are fetched whole, verified, at most `limit` bytes (embedded data used when
+    /// given).
     fn read_small(&self, desc: &Descriptor, limit: u64) -> oci_partial::Result<Vec<u8>> {
         Ok(self.small_blob(desc, limit)?)
     }
