@@ -6,10 +6,10 @@ use std::io::Read;
 use std::sync::Arc;
 
 use oci_partial::{
-    BlobOpener, BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore,
-    DescribedImage, DescriptorLayer, Image, ImageIndex,
+    index_entry, BlobOpener, BlobReader, CompressedImage, DescriptorImage, Image, ImageIndex,
+    MappedImage,
 };
-use oci_types::limits::{MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE};
+use oci_types::limits::MAX_MANIFEST_SIZE;
 use oci_types::{Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Raw};
 
 /// A place blobs are read from.
@@ -69,12 +69,9 @@ pub(crate) fn image_from_bytes(
     bytes: Vec<u8>,
 ) -> oci_partial::Result<Arc<dyn Image>> {
     let manifest = Raw::<Manifest>::parse(bytes)?;
-    let image: Arc<dyn Image> = Arc::new(CompressedImage::new(ImageCore {
-        blobs,
-        desc: desc.clone(),
-        manifest,
-    }));
-    Ok(Arc::new(DescribedImage::new(image, desc)))
+    let core = DescriptorImage::new(blobs, desc.media_type.clone(), manifest);
+    let image: Arc<dyn Image> = Arc::new(CompressedImage::new(core));
+    Ok(Arc::new(MappedImage::described(image, desc)))
 }
 
 /// The index `desc` names.
@@ -100,39 +97,6 @@ pub(crate) fn index_from_bytes(
     }))
 }
 
-struct ImageCore {
-    blobs: Arc<dyn Blobs>,
-    desc: Descriptor,
-    manifest: Raw<Manifest>,
-}
-
-impl CompressedImageCore for ImageCore {
-    fn raw_config_file(&self) -> oci_partial::Result<Vec<u8>> {
-        read_small(
-            self.blobs.as_ref(),
-            &self.manifest.value().config,
-            MAX_CONFIG_SIZE,
-            false,
-        )
-    }
-    fn media_type(&self) -> oci_partial::Result<MediaType> {
-        Ok(self.desc.media_type.clone())
-    }
-    fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
-        Ok(self.manifest.bytes().to_vec())
-    }
-    fn layer_by_digest(
-        &self,
-        digest: &Digest,
-    ) -> oci_partial::Result<Arc<dyn CompressedLayerCore>> {
-        Ok(Arc::new(DescriptorLayer::from_manifest(
-            Arc::clone(&self.blobs),
-            self.manifest.value(),
-            digest,
-        )?))
-    }
-}
-
 impl BlobOpener for dyn Blobs {
     fn open_verified(&self, desc: &Descriptor) -> oci_partial::Result<HashingReader<BlobReader>> {
         let r = self
@@ -144,26 +108,17 @@ impl BlobOpener for dyn Blobs {
             Some(desc.size),
         )?)
     }
+
+    /// Configs are read whole, verified, with this module's `read_small`.
+    fn read_small(&self, desc: &Descriptor, limit: u64) -> oci_partial::Result<Vec<u8>> {
+        read_small(self, desc, limit, false)
+    }
 }
 
 struct BlobIndex {
     blobs: Arc<dyn Blobs>,
     media_type: Option<MediaType>,
     raw: Raw<Index>,
-}
-
-impl BlobIndex {
-    fn entry(&self, digest: &Digest) -> oci_partial::Result<&Descriptor> {
-        self.raw
-            .value()
-            .manifests
-            .iter()
-            .find(|d| &d.digest == digest)
-            .ok_or_else(|| oci_partial::Error::NotFound {
-                what: "index entry",
-                digest: digest.clone(),
-            })
-    }
 }
 
 impl ImageIndex for BlobIndex {
@@ -177,9 +132,9 @@ impl ImageIndex for BlobIndex {
         Ok(self.raw.bytes().to_vec())
     }
     fn image(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn Image>> {
-        image_for(Arc::clone(&self.blobs), self.entry(digest)?)
+        image_for(Arc::clone(&self.blobs), index_entry(&self.raw, digest)?)
     }
     fn image_index(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn ImageIndex>> {
-        index_for(Arc::clone(&self.blobs), self.entry(digest)?)
+        index_for(Arc::clone(&self.blobs), index_entry(&self.raw, digest)?)
     }
 }

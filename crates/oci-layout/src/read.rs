@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use oci_content::{open_reader, read_blob, ReaderAt, SectionReader};
 use oci_partial::{
-    BlobOpener, BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore,
-    DescribedImage, DescriptorLayer, Image, ImageIndex,
+    index_entry, BlobOpener, BlobReader, CompressedImage, DescriptorImage, Image, ImageIndex,
+    MappedImage,
 };
-use oci_types::limits::{MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE};
+use oci_types::limits::MAX_MANIFEST_SIZE;
 use oci_types::{
     Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Platform, Raw, VerifyingReader,
 };
@@ -122,13 +122,9 @@ impl Layout {
         let bytes = self.read_small(desc, MAX_MANIFEST_SIZE)?;
         let manifest =
             Raw::<Manifest>::parse(bytes).map_err(|source| Error::blob(&desc.digest, source))?;
-        let core = ImageCore {
-            layout: self.clone(),
-            desc: desc.clone(),
-            manifest,
-        };
+        let core = DescriptorImage::new(self.clone(), desc.media_type.clone(), manifest);
         let image: Arc<dyn Image> = Arc::new(CompressedImage::new(core));
-        Ok(Arc::new(DescribedImage::new(image, desc.clone())))
+        Ok(Arc::new(MappedImage::described(image, desc.clone())))
     }
 
     /// The index `desc` describes, read and verified now.
@@ -285,40 +281,6 @@ impl Layout {
     }
 }
 
-/// The core of an image in a layout, for [`CompressedImage`].
-struct ImageCore {
-    layout: Layout,
-    desc: Descriptor,
-    manifest: Raw<Manifest>,
-}
-
-impl CompressedImageCore for ImageCore {
-    fn raw_config_file(&self) -> oci_partial::Result<Vec<u8>> {
-        Ok(self
-            .layout
-            .read_small(&self.manifest.config, MAX_CONFIG_SIZE)?)
-    }
-
-    fn media_type(&self) -> oci_partial::Result<MediaType> {
-        Ok(self.desc.media_type.clone())
-    }
-
-    fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
-        Ok(self.manifest.bytes().to_vec())
-    }
-
-    fn layer_by_digest(
-        &self,
-        digest: &Digest,
-    ) -> oci_partial::Result<Arc<dyn CompressedLayerCore>> {
-        Ok(Arc::new(DescriptorLayer::from_manifest(
-            self.layout.clone(),
-            self.manifest.value(),
-            digest,
-        )?))
-    }
-}
-
 /// The blobs of a layout, verified as they are read (the layers of its images).
 impl BlobOpener for Layout {
     fn open_verified(&self, desc: &Descriptor) -> oci_partial::Result<HashingReader<BlobReader>> {
@@ -333,6 +295,12 @@ impl BlobOpener for Layout {
         }
         Ok(self.has_blob(&desc.digest)?)
     }
+
+    /// Configs are read through the store's bounded read (embedded data used when it
+    /// matches).
+    fn read_small(&self, desc: &Descriptor, limit: u64) -> oci_partial::Result<Vec<u8>> {
+        Ok(Layout::read_small(self, desc, limit)?)
+    }
 }
 
 /// `index.json`, or an index blob of a layout.
@@ -341,19 +309,6 @@ struct LayoutIndex {
     raw: Raw<Index>,
     /// The entry that named this index; `None` for `index.json`.
     desc: Option<Descriptor>,
-}
-
-impl LayoutIndex {
-    fn entry(&self, digest: &Digest) -> oci_partial::Result<&Descriptor> {
-        self.raw
-            .manifests
-            .iter()
-            .find(|d| &d.digest == digest)
-            .ok_or_else(|| oci_partial::Error::NotFound {
-                what: "index entry",
-                digest: digest.clone(),
-            })
-    }
 }
 
 impl ImageIndex for LayoutIndex {
@@ -369,11 +324,11 @@ impl ImageIndex for LayoutIndex {
     }
 
     fn image(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn Image>> {
-        Ok(self.layout.image_for(self.entry(digest)?)?)
+        Ok(self.layout.image_for(index_entry(&self.raw, digest)?)?)
     }
 
     fn image_index(&self, digest: &Digest) -> oci_partial::Result<Arc<dyn ImageIndex>> {
-        Ok(self.layout.index_for(self.entry(digest)?)?)
+        Ok(self.layout.index_for(index_entry(&self.raw, digest)?)?)
     }
 
     fn digest(&self) -> oci_partial::Result<Digest> {

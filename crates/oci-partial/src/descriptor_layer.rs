@@ -1,12 +1,13 @@
-//! The layer core every blob source builds the same way: a descriptor from a manifest plus
-//! something that opens the blob it names (a layout, a registry repository, the entries of an
-//! archive).
+//! The image and layer cores every blob source builds the same way: a descriptor (or a
+//! manifest) plus something that opens the blobs it names (a layout, a registry repository,
+//! the entries of an archive).
 
 use std::sync::Arc;
 
-use oci_types::{Descriptor, Digest, HashingReader, Manifest, MediaType};
+use oci_types::limits::MAX_CONFIG_SIZE;
+use oci_types::{Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Raw};
 
-use crate::{BlobReader, CompressedLayerCore, Error, Result};
+use crate::{BlobReader, CompressedImageCore, CompressedLayerCore, Error, Result};
 
 /// Opens the blobs descriptors name, verified: what a source provides to make
 /// [`DescriptorLayer`]s.
@@ -21,6 +22,11 @@ pub trait BlobOpener: Send + Sync {
     fn blob_exists(&self, desc: &Descriptor) -> Result<bool> {
         self.open_verified(desc).map(|_| true)
     }
+
+    /// A small blob (a config) read whole, at most `limit` bytes, verified; a blob whose
+    /// descriptor is larger than `limit` is refused before anything is read. Each source
+    /// has its own bounded read (a store's, a registry's, with embedded data).
+    fn read_small(&self, desc: &Descriptor, limit: u64) -> Result<Vec<u8>>;
 }
 
 impl<T: BlobOpener + ?Sized> BlobOpener for Arc<T> {
@@ -29,6 +35,70 @@ impl<T: BlobOpener + ?Sized> BlobOpener for Arc<T> {
     }
     fn blob_exists(&self, desc: &Descriptor) -> Result<bool> {
         (**self).blob_exists(desc)
+    }
+    fn read_small(&self, desc: &Descriptor, limit: u64) -> Result<Vec<u8>> {
+        (**self).read_small(desc, limit)
+    }
+}
+
+/// The entry of `index` whose digest is `digest`: how an index finds the child it is asked
+/// for.
+///
+/// # Errors
+///
+/// [`Error::NotFound`] (what `"index entry"`) when the index lists no such manifest.
+pub fn index_entry<'a>(index: &'a Index, digest: &Digest) -> Result<&'a Descriptor> {
+    index
+        .manifests
+        .iter()
+        .find(|d| &d.digest == digest)
+        .ok_or_else(|| Error::NotFound {
+            what: "index entry",
+            digest: digest.clone(),
+        })
+}
+
+/// An image manifest as a [`CompressedImageCore`]: the manifest as read (its bytes kept), its
+/// media type (from the descriptor that named it), and the [`BlobOpener`] its config and
+/// layers are read through: the config whole (at most
+/// [`MAX_CONFIG_SIZE`](oci_types::limits::MAX_CONFIG_SIZE)) with
+/// [`BlobOpener::read_small`], each layer a [`DescriptorLayer`] of the manifest's descriptor.
+/// Wrap it in a [`crate::CompressedImage`] for a full image.
+#[derive(Debug, Clone)]
+pub struct DescriptorImage<O> {
+    opener: O,
+    media_type: MediaType,
+    manifest: Raw<Manifest>,
+}
+
+impl<O> DescriptorImage<O> {
+    /// The image `manifest` (of `media_type`), its blobs read through `opener`.
+    pub fn new(opener: O, media_type: MediaType, manifest: Raw<Manifest>) -> DescriptorImage<O> {
+        DescriptorImage {
+            opener,
+            media_type,
+            manifest,
+        }
+    }
+}
+
+impl<O: BlobOpener + Clone + 'static> CompressedImageCore for DescriptorImage<O> {
+    fn raw_config_file(&self) -> Result<Vec<u8>> {
+        self.opener
+            .read_small(&self.manifest.value().config, MAX_CONFIG_SIZE)
+    }
+    fn media_type(&self) -> Result<MediaType> {
+        Ok(self.media_type.clone())
+    }
+    fn raw_manifest(&self) -> Result<Vec<u8>> {
+        Ok(self.manifest.bytes().to_vec())
+    }
+    fn layer_by_digest(&self, digest: &Digest) -> Result<Arc<dyn CompressedLayerCore>> {
+        Ok(Arc::new(DescriptorLayer::from_manifest(
+            self.opener.clone(),
+            self.manifest.value(),
+            digest,
+        )?))
     }
 }
 

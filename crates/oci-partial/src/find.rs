@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use oci_types::{Descriptor, Digest, MediaType, Platform};
 
-use crate::{DescribedImage, DescribedIndex, Error, Image, ImageIndex, InvalidKind, Result};
+use crate::{Error, Image, ImageIndex, InvalidKind, MappedImage, MappedIndex, Result};
 
 use oci_types::limits::MAX_INDEX_NESTING as MAX_NESTING;
 
@@ -211,7 +211,7 @@ pub fn find_images(index: &dyn ImageIndex, matcher: &Matcher) -> Result<Vec<Arc<
     walk(index, 0, &mut |parent, desc, _| {
         if desc.media_type.is_image_manifest() && matcher.matches(desc) {
             let image = parent.image(&desc.digest)?;
-            out.push(Arc::new(DescribedImage::new(image, desc.clone())));
+            out.push(Arc::new(MappedImage::described(image, desc.clone())));
         }
         Ok(())
     })?;
@@ -225,7 +225,7 @@ pub fn find_indexes(index: &dyn ImageIndex, matcher: &Matcher) -> Result<Vec<Arc
     walk(index, 0, &mut |_, desc, child| {
         if let Some(child) = child {
             if matcher.matches(desc) {
-                out.push(Arc::new(DescribedIndex::new(
+                out.push(Arc::new(MappedIndex::described(
                     Arc::clone(child),
                     desc.clone(),
                 )));

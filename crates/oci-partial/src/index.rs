@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use oci_types::{Descriptor, Digest, Index, MediaType};
 
-use crate::described::{DescribedImage, DescribedIndex};
+use crate::mapped::{MappedImage, MappedIndex};
 use crate::{Image, Result};
 
 /// An image index (or Docker manifest list): a list of images and nested indexes.
@@ -49,10 +49,10 @@ pub trait ImageIndex: Send + Sync {
             let mt = &desc.media_type;
             if mt.is_index() {
                 let inner = self.image_index(&desc.digest)?;
-                out.push(Child::Index(Arc::new(DescribedIndex::new(inner, desc))));
+                out.push(Child::Index(Arc::new(MappedIndex::described(inner, desc))));
             } else if mt.is_image_manifest() {
                 let inner = self.image(&desc.digest)?;
-                out.push(Child::Image(Arc::new(DescribedImage::new(inner, desc))));
+                out.push(Child::Image(Arc::new(MappedImage::described(inner, desc))));
             } else {
                 out.push(Child::Other(desc));
             }

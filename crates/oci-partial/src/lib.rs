@@ -10,9 +10,10 @@
 //! - The traits: [`Layer`], [`Image`], [`ImageIndex`] (with [`Child`]), and the crate's
 //!   [`Error`].
 //! - Adapters from minimal cores: [`CompressedLayer`] and [`CompressedImage`] for sources that
-//!   store blobs compressed (layouts, registries); [`UncompressedLayer`] and
-//!   [`UncompressedImage`] for sources that store tars (docker archives), which compress on the
-//!   fly and compute digests in one streaming pass.
+//!   store blobs compressed (layouts, registries), with [`DescriptorImage`] and
+//!   [`DescriptorLayer`], their cores from a manifest and a [`BlobOpener`];
+//!   [`UncompressedLayer`] and [`UncompressedImage`] for sources that store tars (docker
+//!   archives), which compress on the fly and compute digests in one streaming pass.
 //! - [`files`]: layers from a directory (a deterministic tar), a tar file, an opener, bytes.
 //! - [`compression`]: detection by magic bytes, streaming gzip and zstd.
 //! - [`mutate`]: scratch images, appended layers, config edits, Docker/OCI conversion, all
@@ -24,7 +25,8 @@
 //! - `random` (feature `testing`): deterministic in-memory images, indexes and layers for tests
 //!   of this crate and every crate after it.
 //! - Helpers: [`config_layer`], [`blob_to_diff_id`], [`diff_id_to_blob`], [`descriptor`],
-//!   [`artifact_type`], [`compute_manifests`], ...; [`DescribedImage`] and [`DescribedIndex`].
+//!   [`artifact_type`], [`compute_manifests`], [`index_entry`], ...; [`MappedImage`] and
+//!   [`MappedIndex`].
 //!
 //! Digests are always of bytes as stored; nothing buffers a layer; values that cost a pass
 //! over a layer (digest of a compressed tar, diff_id of a compressed blob) are computed once
@@ -83,7 +85,6 @@
 
 mod compressed;
 pub mod compression;
-mod described;
 mod descriptor_layer;
 mod error;
 pub mod files;
@@ -92,6 +93,7 @@ mod helpers;
 mod image;
 mod index;
 mod layer;
+mod mapped;
 pub mod mutate;
 mod parallel;
 #[cfg(feature = "testing")]
@@ -100,8 +102,7 @@ mod uncompressed;
 mod validate;
 
 pub use compressed::{CompressedImage, CompressedImageCore, CompressedLayer, CompressedLayerCore};
-pub use described::{DescribedImage, DescribedIndex};
-pub use descriptor_layer::{BlobOpener, DescriptorLayer};
+pub use descriptor_layer::{index_entry, BlobOpener, DescriptorImage, DescriptorLayer};
 pub use error::{Error, InvalidKind, Result, UnsupportedKind};
 pub use find::{find_images, find_indexes, find_manifests, Matcher};
 pub use helpers::{
@@ -111,11 +112,12 @@ pub use helpers::{
 pub use image::{find_layer_by_diff_id, find_layer_by_digest, Image};
 pub use index::{Child, ImageIndex};
 pub use layer::{BlobReader, Layer};
+pub use mapped::{MappedImage, MappedIndex};
 pub use parallel::for_each_parallel;
 pub use uncompressed::{
     UncompressedImage, UncompressedImageCore, UncompressedLayer, UncompressedLayerCore,
 };
 pub use validate::{
-    digest_layer, validate_image, validate_index, LayerDigests, Location, Problem, ProblemKind,
-    ValidateOptions, ValidationReport,
+    digest_layer, validate_image, validate_index, Check, LayerDigests, Location, Problem,
+    ProblemKind, ValidateOptions, ValidationReport, ValueSource,
 };

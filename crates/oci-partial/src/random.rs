@@ -43,7 +43,7 @@ use oci_types::{
 
 use crate::{
     find_layer_by_diff_id, find_layer_by_digest, Child, Error, Image, ImageIndex, InvalidKind,
-    Layer, Result,
+    Layer, MappedImage, Result,
 };
 
 /// The `created` time of every generated config, history entry and tar entry.
@@ -252,19 +252,19 @@ pub fn index_with(
 }
 
 /// An index of the given children, in order, each entry being the child's
-/// [`Child::descriptor`] (wrap an image in [`crate::DescribedImage`] to give its entry a
+/// [`Child::descriptor`] (wrap an image in [`crate::MappedImage`] to give its entry a
 /// platform or annotations). `media_type` is the index's own
 /// ([`MediaType::OciIndex`] or [`MediaType::DockerManifestList`]).
 ///
 /// ```
 /// use std::sync::Arc;
-/// use oci_partial::{random, Child, DescribedImage, Image, ImageIndex};
+/// use oci_partial::{random, Child, MappedImage, Image, ImageIndex};
 /// use oci_types::MediaType;
 ///
 /// let img = random::image(1, 1, 10);
 /// let desc = img.descriptor().unwrap().with_annotation("role", "app");
 /// let inner = random::index_of(MediaType::OciIndex, vec![
-///     Child::Image(Arc::new(DescribedImage::new(img, desc))),
+///     Child::Image(Arc::new(MappedImage::described(img, desc))),
 /// ]).unwrap();
 /// let outer = random::index_of(MediaType::OciIndex, vec![Child::Index(inner)]).unwrap();
 /// assert_eq!(outer.index_manifest().unwrap().manifests.len(), 1);
@@ -281,10 +281,19 @@ pub fn index_of(media_type: MediaType, children: Vec<Child>) -> Result<Arc<dyn I
 /// manifest, config and the layer's claimed digests are unchanged, its content is not. See
 /// [`CorruptLayer`]. Asking for the layers of the result fails when `layer` is out of range.
 pub fn corrupt_layer(image: Arc<dyn Image>, layer: usize) -> Arc<dyn Image> {
-    Arc::new(CorruptImage {
-        inner: image,
-        layer,
-    })
+    Arc::new(MappedImage::new(image).replace_layers(move |mut layers| {
+        let Some(target) = layers.get_mut(layer) else {
+            return Err(Error::Invalid {
+                what: "corrupt_layer",
+                kind: InvalidKind::NoSuchLayer {
+                    index: layer,
+                    layers: layers.len(),
+                },
+            });
+        };
+        *target = Arc::new(CorruptLayer::new(Arc::clone(target)));
+        Ok(layers)
+    }))
 }
 
 /// A layer whose compressed stream has one byte flipped (inverted), while its digest, diff_id,
@@ -631,67 +640,5 @@ impl ImageIndex for MemIndex {
     }
     fn index_manifest(&self) -> Result<Index> {
         Ok(self.raw.value().clone())
-    }
-}
-
-/// The image of [`corrupt_layer`].
-struct CorruptImage {
-    inner: Arc<dyn Image>,
-    layer: usize,
-}
-
-impl CorruptImage {
-    fn corrupted(&self) -> Result<Vec<Arc<dyn Layer>>> {
-        let mut layers = self.inner.layers()?;
-        let Some(target) = layers.get_mut(self.layer) else {
-            return Err(Error::Invalid {
-                what: "corrupt_layer",
-                kind: InvalidKind::NoSuchLayer {
-                    index: self.layer,
-                    layers: layers.len(),
-                },
-            });
-        };
-        *target = Arc::new(CorruptLayer::new(Arc::clone(target)));
-        Ok(layers)
-    }
-}
-
-impl Image for CorruptImage {
-    fn layers(&self) -> Result<Vec<Arc<dyn Layer>>> {
-        self.corrupted()
-    }
-    fn media_type(&self) -> Result<MediaType> {
-        self.inner.media_type()
-    }
-    fn raw_config_file(&self) -> Result<Vec<u8>> {
-        self.inner.raw_config_file()
-    }
-    fn raw_manifest(&self) -> Result<Vec<u8>> {
-        self.inner.raw_manifest()
-    }
-    fn layer_by_digest(&self, digest: &Digest) -> Result<Arc<dyn Layer>> {
-        find_layer_by_digest(&self.corrupted()?, digest)
-    }
-    fn layer_by_diff_id(&self, diff_id: &Digest) -> Result<Arc<dyn Layer>> {
-        find_layer_by_diff_id(&self.corrupted()?, diff_id)
-    }
-    fn size(&self) -> Result<u64> {
-        self.inner.size()
-    }
-    fn digest(&self) -> Result<Digest> {
-        self.inner.digest()
-    }
-    fn manifest(&self) -> Result<Manifest> {
-        self.inner.manifest()
-    }
-    fn config_name(&self) -> Result<Digest> {
-        self.inner.config_name()
-    }
-    fn config_file(&self) -> Result<ConfigFile> {
-        self.inner.config_file()
-    }
-    fn descriptor(&self) -> Result<Descriptor> {
-        self.inner.descriptor()
     }
 }

@@ -5,11 +5,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use oci_partial::{
-    BlobOpener, BlobReader, CompressedImage, CompressedImageCore, CompressedLayerCore,
-    DescriptorLayer, Image, ImageIndex,
-};
-use oci_types::limits::MAX_CONFIG_SIZE;
+use oci_partial::{BlobOpener, BlobReader, CompressedImage, DescriptorImage, Image, ImageIndex};
 use oci_types::{
     Descriptor, Digest, HashingReader, Index, Manifest, MediaType, Platform, Raw, Reference,
 };
@@ -126,13 +122,16 @@ impl Repository {
         }
     }
 
-    fn image_from(&self, fetched: FetchedManifest) -> Result<CompressedImage<RemoteImageCore>> {
+    fn image_from(
+        &self,
+        fetched: FetchedManifest,
+    ) -> Result<CompressedImage<DescriptorImage<Repository>>> {
         let manifest = Raw::<Manifest>::parse_verified(fetched.bytes, &fetched.digest)?;
-        Ok(CompressedImage::new(RemoteImageCore {
-            repository: self.clone(),
-            media_type: fetched.media_type,
+        Ok(CompressedImage::new(DescriptorImage::new(
+            self.clone(),
+            fetched.media_type,
             manifest,
-        }))
+        )))
     }
 
     fn index_from(&self, fetched: FetchedManifest) -> Result<RemoteIndex> {
@@ -167,40 +166,6 @@ impl Repository {
     }
 }
 
-/// An image in a registry: its manifest as fetched, its config and layers on demand.
-struct RemoteImageCore {
-    repository: Repository,
-    media_type: MediaType,
-    manifest: Raw<Manifest>,
-}
-
-impl CompressedImageCore for RemoteImageCore {
-    fn raw_config_file(&self) -> oci_partial::Result<Vec<u8>> {
-        Ok(self
-            .repository
-            .small_blob(&self.manifest.config, MAX_CONFIG_SIZE)?)
-    }
-
-    fn media_type(&self) -> oci_partial::Result<MediaType> {
-        Ok(self.media_type.clone())
-    }
-
-    fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
-        Ok(self.manifest.bytes().to_vec())
-    }
-
-    fn layer_by_digest(
-        &self,
-        digest: &Digest,
-    ) -> oci_partial::Result<Arc<dyn CompressedLayerCore>> {
-        Ok(Arc::new(DescriptorLayer::from_manifest(
-            self.repository.clone(),
-            self.manifest.value(),
-            digest,
-        )?))
-    }
-}
-
 /// The blobs of a repository, verified as they are streamed (the layers of its images).
 impl BlobOpener for Repository {
     fn open_verified(&self, desc: &Descriptor) -> oci_partial::Result<HashingReader<BlobReader>> {
@@ -209,6 +174,12 @@ impl BlobOpener for Repository {
 
     fn blob_exists(&self, desc: &Descriptor) -> oci_partial::Result<bool> {
         Ok(self.blob_exists(&desc.digest)?.is_some())
+    }
+
+    /// Configs are fetched whole, verified, at most `limit` bytes (embedded data used when
+    /// given).
+    fn read_small(&self, desc: &Descriptor, limit: u64) -> oci_partial::Result<Vec<u8>> {
+        Ok(self.small_blob(desc, limit)?)
     }
 }
 

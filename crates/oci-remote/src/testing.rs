@@ -6,7 +6,8 @@
 //! tool into a skip on a developer's machine and into a failure in CI, and [`http`] is a raw
 //! HTTP/1.1 client to look at a registry without going through this crate's [`Client`].
 //! [`MemoryRegistry`] plays a registry with the referrers API (OCI distribution 1.1), in
-//! memory.
+//! memory, on a scripted [`server`] that tests use for registries of their own (faults,
+//! resumable sessions).
 //!
 //! ```
 //! use oci_remote::testing::{http, Registry};
@@ -26,6 +27,7 @@
 pub mod http;
 mod memory;
 mod registry;
+pub mod server;
 
 pub use memory::MemoryRegistry;
 

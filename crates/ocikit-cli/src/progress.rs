@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use oci_partial::{BlobReader, Image, Layer};
+use oci_partial::{BlobReader, Image, Layer, MappedImage};
 use oci_remote::WriteOptions;
 
 /// Makes progress bars, or hidden ones.
@@ -51,13 +51,21 @@ impl Progress {
             .map(|m| m.layers.iter().map(|l| l.size).sum::<u64>())
             .ok();
         let bar = self.bytes(label, total);
-        let watched = Arc::new(WatchedImage {
-            inner: Arc::clone(image),
-            bar: bar.clone(),
-            label: label.to_owned(),
-            second_pass: Arc::new(AtomicBool::new(false)),
+        // The layers advance the bar as they are read (for `verify`): the compressed streams
+        // against the manifest's sizes, then (validation reads each layer's own tar once
+        // more) the tars' bytes, whose total nothing gives without reading them.
+        let (watch_bar, label) = (bar.clone(), label.to_owned());
+        // Whether a tar has been asked for: the bar then counts the tars.
+        let second_pass = Arc::new(AtomicBool::new(false));
+        let watched = MappedImage::new(Arc::clone(image)).map_layers(move |layer| {
+            Ok(Arc::new(WatchedLayer {
+                inner: layer,
+                bar: watch_bar.clone(),
+                label: label.clone(),
+                second_pass: Arc::clone(&second_pass),
+            }))
         });
-        (watched, bar)
+        (Arc::new(watched), bar)
     }
 
     /// A reporter for `oci_copy`: one bar per blob moving (bytes of its size, or a spinner
@@ -265,54 +273,6 @@ impl<R: Read> Read for ProgressReader<R> {
         let n = self.inner.read(buf)?;
         self.bar.inc(n as u64);
         Ok(n)
-    }
-}
-
-/// An image whose layers advance a bar as they are read (for `verify`): the compressed
-/// streams against the manifest's sizes, then (validation reads each layer's own tar once
-/// more) the tars' bytes, whose total nothing gives without reading them.
-struct WatchedImage {
-    inner: Arc<dyn Image>,
-    bar: ProgressBar,
-    label: String,
-    /// Whether a tar has been asked for: the bar then counts the tars.
-    second_pass: Arc<AtomicBool>,
-}
-
-impl WatchedImage {
-    fn watch(&self, layer: Arc<dyn Layer>) -> Arc<dyn Layer> {
-        Arc::new(WatchedLayer {
-            inner: layer,
-            bar: self.bar.clone(),
-            label: self.label.clone(),
-            second_pass: Arc::clone(&self.second_pass),
-        })
-    }
-}
-
-impl Image for WatchedImage {
-    fn layers(&self) -> oci_partial::Result<Vec<Arc<dyn Layer>>> {
-        Ok(self
-            .inner
-            .layers()?
-            .into_iter()
-            .map(|l| self.watch(l))
-            .collect())
-    }
-    fn media_type(&self) -> oci_partial::Result<oci_types::MediaType> {
-        self.inner.media_type()
-    }
-    fn raw_config_file(&self) -> oci_partial::Result<Vec<u8>> {
-        self.inner.raw_config_file()
-    }
-    fn raw_manifest(&self) -> oci_partial::Result<Vec<u8>> {
-        self.inner.raw_manifest()
-    }
-    fn layer_by_digest(&self, digest: &oci_types::Digest) -> oci_partial::Result<Arc<dyn Layer>> {
-        Ok(self.watch(self.inner.layer_by_digest(digest)?))
-    }
-    fn layer_by_diff_id(&self, diff_id: &oci_types::Digest) -> oci_partial::Result<Arc<dyn Layer>> {
-        Ok(self.watch(self.inner.layer_by_diff_id(diff_id)?))
     }
 }
 

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use oci_layout::Layout;
-use oci_partial::{BlobReader, Image, Layer, Result};
-use oci_types::{ConfigFile, Descriptor, Digest, Manifest, MediaType};
+use oci_partial::{BlobReader, Image, Layer, MappedImage, Result};
+use oci_types::{Descriptor, Digest, MediaType};
 
 /// The shared fixtures (`fixtures/` at the repository root).
 pub(crate) fn fixtures() -> PathBuf {
@@ -95,59 +95,26 @@ impl Layer for Counting {
     }
 }
 
-/// An image with other layer objects than its own (same manifest and config).
-pub(crate) struct WithLayers {
-    pub(crate) inner: Arc<dyn Image>,
-    pub(crate) layers: Vec<Arc<dyn Layer>>,
+/// `inner` with other layer objects than its own (same manifest and config).
+pub(crate) fn with_layers(inner: Arc<dyn Image>, layers: Vec<Arc<dyn Layer>>) -> MappedImage {
+    MappedImage::new(inner).replace_layers(move |_| Ok(layers.clone()))
 }
 
-impl WithLayers {
-    /// `inner` with every layer wrapped in a [`Counting`] sharing one counter.
-    pub(crate) fn counting(inner: Arc<dyn Image>) -> (WithLayers, Arc<AtomicUsize>) {
-        let opens = Arc::new(AtomicUsize::new(0));
-        let layers = inner
-            .layers()
-            .unwrap()
-            .into_iter()
-            .map(|l| {
-                Arc::new(Counting {
-                    inner: l,
-                    opens: Arc::clone(&opens),
-                }) as Arc<dyn Layer>
-            })
-            .collect();
-        (WithLayers { inner, layers }, opens)
-    }
-}
-
-impl Image for WithLayers {
-    fn layers(&self) -> Result<Vec<Arc<dyn Layer>>> {
-        Ok(self.layers.clone())
-    }
-    fn media_type(&self) -> Result<MediaType> {
-        self.inner.media_type()
-    }
-    fn raw_config_file(&self) -> Result<Vec<u8>> {
-        self.inner.raw_config_file()
-    }
-    fn raw_manifest(&self) -> Result<Vec<u8>> {
-        self.inner.raw_manifest()
-    }
-    fn layer_by_digest(&self, digest: &Digest) -> Result<Arc<dyn Layer>> {
-        oci_partial::find_layer_by_digest(&self.layers, digest)
-    }
-    fn layer_by_diff_id(&self, diff_id: &Digest) -> Result<Arc<dyn Layer>> {
-        oci_partial::find_layer_by_diff_id(&self.layers, diff_id)
-    }
-    fn manifest(&self) -> Result<Manifest> {
-        self.inner.manifest()
-    }
-    fn config_file(&self) -> Result<ConfigFile> {
-        self.inner.config_file()
-    }
-    fn descriptor(&self) -> Result<Descriptor> {
-        self.inner.descriptor()
-    }
+/// `inner` with every layer wrapped in a [`Counting`] sharing one counter.
+pub(crate) fn counting(inner: Arc<dyn Image>) -> (MappedImage, Arc<AtomicUsize>) {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let layers = inner
+        .layers()
+        .unwrap()
+        .into_iter()
+        .map(|l| {
+            Arc::new(Counting {
+                inner: l,
+                opens: Arc::clone(&opens),
+            }) as Arc<dyn Layer>
+        })
+        .collect();
+    (with_layers(inner, layers), opens)
 }
 
 /// Whether the external tool `name` can be used. In CI (`CI=true`) a missing tool fails the

@@ -170,7 +170,10 @@ fn a_corrupt_layer_blob_fails_its_read_at_the_end() {
 
     let report = validate_image(back.as_ref(), ValidateOptions::default()).unwrap_err();
     assert!(
-        report.problems.iter().any(|p| p.what == "digest"),
+        report
+            .problems
+            .iter()
+            .any(|p| p.what == oci_partial::Check::Digest),
         "{report}"
     );
     // The other layer is fine.

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use oci_content::IngestManager;
 use oci_layout::Error;
 use oci_partial::mutate::{append_layers, empty_image, with_platform, Addendum, Family};
-use oci_partial::{random, validate_image, Layer, Matcher, ValidateOptions};
+use oci_partial::{random, validate_image, Image, Layer, Matcher, ValidateOptions};
 use oci_stream::StreamLayer;
 use oci_types::{Descriptor, Digest, MediaType, ANNOTATION_REF_NAME};
 
-use crate::common::{blobs, names, new_layout, read_all, WithLayers};
+use crate::common::{blobs, names, new_layout, read_all, with_layers};
 
 #[test]
 fn writes_every_blob_and_an_entry_with_ref_and_platform() {
@@ -61,7 +61,7 @@ fn writes_every_blob_and_an_entry_with_ref_and_platform() {
 fn present_layers_are_not_even_opened() {
     let (_dir, layout) = new_layout();
     let base = random::image(5, 3, 1000);
-    let (image, opens) = WithLayers::counting(Arc::clone(&base));
+    let (image, opens) = crate::common::counting(Arc::clone(&base));
     layout.write_image(&image, Some("a")).unwrap();
     assert_eq!(opens.load(Ordering::SeqCst), 3);
 
@@ -71,9 +71,9 @@ fn present_layers_are_not_even_opened() {
     assert_eq!(opens.load(Ordering::SeqCst), 3);
 
     // An image sharing two of the three layers opens only the new one.
-    let mut layers = image.layers.clone();
+    let mut layers = image.layers().unwrap();
     layers[1] = random::layer(99, 1000);
-    let (mixed, opens) = WithLayers::counting(append_layers(
+    let (mixed, opens) = crate::common::counting(append_layers(
         empty_image(Family::Oci),
         layers.into_iter().map(Addendum::new).collect(),
     ));
@@ -523,10 +523,7 @@ fn the_layers_of_an_image_are_written_at_the_same_time() {
             }) as Arc<dyn Layer>
         })
         .collect();
-    let image = WithLayers {
-        inner: Arc::clone(&base),
-        layers,
-    };
+    let image = with_layers(Arc::clone(&base), layers);
     layout.write_image(&image, Some("parallel")).unwrap();
     // Every layer's stream was open while the others were: none waited in vain.
     assert_eq!(timeouts.load(Ordering::SeqCst), 0);

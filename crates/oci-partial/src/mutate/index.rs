@@ -13,7 +13,7 @@ use oci_types::{Annotations, Descriptor, Digest, Index, MediaType, Platform, Raw
 
 use crate::helpers::{artifact_type, lock};
 use crate::mutate::Family;
-use crate::{Child, Error, Image, ImageIndex, Matcher, Result};
+use crate::{Child, Error, Image, ImageIndex, MappedImage, MappedIndex, Matcher, Result};
 
 /// A manifest to add to an index, with what its entry (descriptor) says besides media type,
 /// digest and size (go-containerregistry's `mutate.IndexAddendum`).
@@ -94,14 +94,15 @@ impl IndexAddendum {
     fn described(&self) -> Child {
         let extras = Arc::new(self.extras());
         match &self.child {
-            Child::Image(i) => Child::Image(Arc::new(EntryImage {
-                inner: Arc::clone(i),
-                extras,
-            })),
-            Child::Index(i) => Child::Index(Arc::new(EntryIndex {
-                inner: Arc::clone(i),
-                extras,
-            })),
+            Child::Image(i) => Child::Image(Arc::new(
+                MappedImage::new(Arc::clone(i))
+                    .map_descriptor(move |inner| entry_image_descriptor(inner, &extras)),
+            )),
+            Child::Index(i) => {
+                Child::Index(Arc::new(MappedIndex::new(Arc::clone(i)).map_descriptor(
+                    move |inner| Ok(extras.apply(strip_ref_name(inner.descriptor()?))),
+                )))
+            }
             Child::Other(d) => Child::Other(extras.apply(d.clone())),
         }
     }
@@ -391,62 +392,22 @@ impl ImageIndex for MutatedIndex {
     }
 }
 
-/// An image as an added index entry: its descriptor is computed when asked (so after its
+/// The descriptor of an image as an added index entry: computed when asked (so after its
 /// layers streamed), with the addendum's fields and the platform from its config.
-struct EntryImage {
-    inner: Arc<dyn Image>,
-    extras: Arc<Extras>,
-}
-
-impl Image for EntryImage {
-    fn layers(&self) -> Result<Vec<Arc<dyn crate::Layer>>> {
-        self.inner.layers()
-    }
-    fn media_type(&self) -> Result<MediaType> {
-        self.inner.media_type()
-    }
-    fn raw_config_file(&self) -> Result<Vec<u8>> {
-        self.inner.raw_config_file()
-    }
-    fn raw_manifest(&self) -> Result<Vec<u8>> {
-        self.inner.raw_manifest()
-    }
-    fn layer_by_digest(&self, digest: &Digest) -> Result<Arc<dyn crate::Layer>> {
-        self.inner.layer_by_digest(digest)
-    }
-    fn layer_by_diff_id(&self, diff_id: &Digest) -> Result<Arc<dyn crate::Layer>> {
-        self.inner.layer_by_diff_id(diff_id)
-    }
-    fn size(&self) -> Result<u64> {
-        self.inner.size()
-    }
-    fn digest(&self) -> Result<Digest> {
-        self.inner.digest()
-    }
-    fn manifest(&self) -> Result<oci_types::Manifest> {
-        self.inner.manifest()
-    }
-    fn config_name(&self) -> Result<Digest> {
-        self.inner.config_name()
-    }
-    fn config_file(&self) -> Result<oci_types::ConfigFile> {
-        self.inner.config_file()
-    }
-    fn descriptor(&self) -> Result<Descriptor> {
-        let mut d = strip_ref_name(self.inner.descriptor()?);
-        let manifest = self.inner.manifest()?;
-        if manifest.config.media_type.is_config() {
-            if d.platform.is_none() && self.extras.platform.is_none() {
-                let config = self.inner.config_file()?;
-                if !config.os.is_empty() && !config.architecture.is_empty() {
-                    d.platform = Some(config.platform());
-                }
+fn entry_image_descriptor(inner: &dyn Image, extras: &Extras) -> Result<Descriptor> {
+    let mut d = strip_ref_name(inner.descriptor()?);
+    let manifest = inner.manifest()?;
+    if manifest.config.media_type.is_config() {
+        if d.platform.is_none() && extras.platform.is_none() {
+            let config = inner.config_file()?;
+            if !config.os.is_empty() && !config.architecture.is_empty() {
+                d.platform = Some(config.platform());
             }
-        } else if d.artifact_type.is_none() && d.media_type == MediaType::OciManifest {
-            d.artifact_type = Some(artifact_type(&manifest));
         }
-        Ok(self.extras.apply(d))
+    } else if d.artifact_type.is_none() && d.media_type == MediaType::OciManifest {
+        d.artifact_type = Some(artifact_type(&manifest));
     }
+    Ok(extras.apply(d))
 }
 
 /// `d` without `org.opencontainers.image.ref.name`: an image opened from a layout carries its
@@ -455,40 +416,4 @@ impl Image for EntryImage {
 fn strip_ref_name(mut d: Descriptor) -> Descriptor {
     d.annotations.remove(oci_types::ANNOTATION_REF_NAME);
     d
-}
-
-/// A nested index as an added index entry.
-struct EntryIndex {
-    inner: Arc<dyn ImageIndex>,
-    extras: Arc<Extras>,
-}
-
-impl ImageIndex for EntryIndex {
-    fn media_type(&self) -> Result<MediaType> {
-        self.inner.media_type()
-    }
-    fn raw_manifest(&self) -> Result<Vec<u8>> {
-        self.inner.raw_manifest()
-    }
-    fn image(&self, digest: &Digest) -> Result<Arc<dyn Image>> {
-        self.inner.image(digest)
-    }
-    fn image_index(&self, digest: &Digest) -> Result<Arc<dyn ImageIndex>> {
-        self.inner.image_index(digest)
-    }
-    fn digest(&self) -> Result<Digest> {
-        self.inner.digest()
-    }
-    fn size(&self) -> Result<u64> {
-        self.inner.size()
-    }
-    fn index_manifest(&self) -> Result<Index> {
-        self.inner.index_manifest()
-    }
-    fn descriptor(&self) -> Result<Descriptor> {
-        Ok(self.extras.apply(strip_ref_name(self.inner.descriptor()?)))
-    }
-    fn manifests(&self) -> Result<Vec<Child>> {
-        self.inner.manifests()
-    }
 }

@@ -7,7 +7,7 @@ impl Validator {
     pub(super) fn image(&mut self, image: &dyn Image, described_artifact: bool) -> Option<Facts> {
         // Layers first: a streaming layer only knows its digest once read, and the manifest
         // and config of an image with such layers only exist after that.
-        let layers = self.claim(Location::Manifest, "layers", image.layers());
+        let layers = self.claim(Location::Manifest, Check::Layers, image.layers());
         let measured: Vec<Option<Measured>> = match (&layers, self.opts.fast) {
             (Some(layers), false) => layers
                 .iter()
@@ -17,8 +17,8 @@ impl Validator {
             _ => Vec::new(),
         };
 
-        let media_type = self.claim(Location::Manifest, "media_type", image.media_type());
-        let raw = self.claim(Location::Manifest, "read", image.raw_manifest())?;
+        let media_type = self.claim(Location::Manifest, Check::MediaType, image.media_type());
+        let raw = self.claim(Location::Manifest, Check::Read, image.raw_manifest())?;
         let claims = RawClaims {
             owner: Owner::Image,
             digest: image.digest(),
@@ -35,16 +35,16 @@ impl Validator {
         let manifest = match Manifest::from_slice(&raw) {
             Ok(m) => m,
             Err(e) => {
-                self.invalid(Location::Manifest, "parse", e);
+                self.invalid(Location::Manifest, Check::Parse, e);
                 return Some(facts(None));
             }
         };
-        if let Some(m) = self.claim(Location::Manifest, "content", image.manifest()) {
+        if let Some(m) = self.claim(Location::Manifest, Check::Content, image.manifest()) {
             if m != manifest {
                 let fields = manifest_differences(&manifest, &m);
                 self.invalid(
                     Location::Manifest,
-                    "content",
+                    Check::Content,
                     format!(
                         "Image::manifest() differs from the parse of the raw manifest in: {fields}"
                     ),
@@ -54,11 +54,11 @@ impl Validator {
         if let Some(mt) = &media_type {
             self.compare(
                 Location::Manifest,
-                "media_type",
+                Check::MediaType,
                 &manifest.media_type(),
-                "raw manifest",
+                ValueSource::RawManifest,
                 mt,
-                "Image::media_type",
+                ValueSource::ImageMediaType,
             );
         }
         let artifact = described_artifact
@@ -91,26 +91,26 @@ impl Validator {
         artifact: bool,
     ) -> Option<ConfigFile> {
         let loc = Location::Config;
-        let raw = self.claim(loc.clone(), "read", image.raw_config_file())?;
+        let raw = self.claim(loc.clone(), Check::Read, image.raw_config_file())?;
         let claimed = &manifest.config.digest;
         let actual = hash(Some(claimed), &raw);
         self.compare(
             loc.clone(),
-            "digest",
+            Check::Digest,
             claimed,
-            "manifest",
+            ValueSource::Manifest,
             &actual,
-            "raw config",
+            ValueSource::RawConfig,
         );
         self.compare(
             loc.clone(),
-            "size",
+            Check::Size,
             &manifest.config.size,
-            "manifest",
+            ValueSource::Manifest,
             &(raw.len() as u64),
-            "raw config",
+            ValueSource::RawConfig,
         );
-        if let Some(name) = self.claim(loc.clone(), "digest", image.config_name()) {
+        if let Some(name) = self.claim(loc.clone(), Check::Digest, image.config_name()) {
             let actual = if name.algorithm() == actual.algorithm() {
                 actual.clone()
             } else {
@@ -118,11 +118,11 @@ impl Validator {
             };
             self.compare(
                 loc.clone(),
-                "digest",
+                Check::Digest,
                 &name,
-                "Image::config_name",
+                ValueSource::ImageConfigName,
                 &actual,
-                "raw config",
+                ValueSource::RawConfig,
             );
         }
         if artifact {
@@ -131,26 +131,26 @@ impl Validator {
         let config = match ConfigFile::from_slice(&raw) {
             Ok(c) => c,
             Err(e) => {
-                self.invalid(loc, "parse", e);
+                self.invalid(loc, Check::Parse, e);
                 return None;
             }
         };
-        if let Some(c) = self.claim(loc.clone(), "content", image.config_file()) {
+        if let Some(c) = self.claim(loc.clone(), Check::Content, image.config_file()) {
             if c != config {
                 self.invalid(
                     loc.clone(),
-                    "content",
+                    Check::Content,
                     "Image::config_file() differs from the parse of the raw config",
                 );
             }
         }
         self.compare(
             loc,
-            "rootfs.type",
+            Check::RootfsType,
             &"layers",
-            "image spec",
+            ValueSource::ImageSpec,
             &config.rootfs.fs_type.as_str(),
-            "config",
+            ValueSource::Config,
         );
         Some(config)
     }

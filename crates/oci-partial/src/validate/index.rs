@@ -5,8 +5,8 @@ use super::*;
 impl Validator {
     pub(super) fn index(&mut self, index: &dyn ImageIndex, depth: usize) -> Option<Facts> {
         let loc = Location::Index;
-        let media_type = self.claim(loc.clone(), "media_type", index.media_type());
-        let raw = self.claim(loc.clone(), "read", index.raw_manifest())?;
+        let media_type = self.claim(loc.clone(), Check::MediaType, index.media_type());
+        let raw = self.claim(loc.clone(), Check::Read, index.raw_manifest())?;
         let claims = RawClaims {
             owner: Owner::Index,
             digest: index.digest(),
@@ -23,15 +23,15 @@ impl Validator {
         let parsed = match Index::from_slice(&raw) {
             Ok(p) => p,
             Err(e) => {
-                self.invalid(loc, "parse", e);
+                self.invalid(loc, Check::Parse, e);
                 return Some(facts);
             }
         };
-        if let Some(m) = self.claim(loc.clone(), "content", index.index_manifest()) {
+        if let Some(m) = self.claim(loc.clone(), Check::Content, index.index_manifest()) {
             if m != parsed {
                 self.invalid(
                     loc.clone(),
-                    "content",
+                    Check::Content,
                     "ImageIndex::index_manifest() differs from the parse of the raw index",
                 );
             }
@@ -39,17 +39,17 @@ impl Validator {
         if let Some(mt) = &media_type {
             self.compare(
                 loc.clone(),
-                "media_type",
+                Check::MediaType,
                 &parsed.media_type(),
-                "raw index",
+                ValueSource::RawIndex,
                 mt,
-                "ImageIndex::media_type",
+                ValueSource::IndexMediaType,
             );
         }
         if depth >= MAX_NESTING {
             self.invalid(
                 loc,
-                "nesting",
+                Check::Nesting,
                 format!("indexes nest deeper than {MAX_NESTING} levels; not descending"),
             );
             return Some(facts);
@@ -80,7 +80,7 @@ impl Validator {
                     self.at.pop();
                     facts
                 }
-                Err(e) => return self.invalid(here, "open", e),
+                Err(e) => return self.invalid(here, Check::Open, e),
             }
         } else if mt.is_image_manifest() {
             match index.image(&desc.digest) {
@@ -90,7 +90,7 @@ impl Validator {
                     self.at.pop();
                     facts
                 }
-                Err(e) => return self.invalid(here, "open", e),
+                Err(e) => return self.invalid(here, Check::Open, e),
             }
         } else {
             return;
@@ -99,33 +99,40 @@ impl Validator {
         let actual_digest = hash(Some(&desc.digest), &facts.raw);
         self.compare(
             here.clone(),
-            "digest",
+            Check::Digest,
             &desc.digest,
-            "index entry",
+            ValueSource::IndexEntry,
             &actual_digest,
-            "child manifest",
+            ValueSource::ChildManifest,
         );
         self.compare(
             here.clone(),
-            "size",
+            Check::Size,
             &desc.size,
-            "index entry",
+            ValueSource::IndexEntry,
             &(facts.raw.len() as u64),
-            "child manifest",
+            ValueSource::ChildManifest,
         );
         if let Some(child_mt) = &facts.media_type {
             self.compare(
                 here.clone(),
-                "media_type",
+                Check::MediaType,
                 mt,
-                "index entry",
+                ValueSource::IndexEntry,
                 child_mt,
-                "child media_type",
+                ValueSource::ChildMediaType,
             );
         }
         if let (Some(want), Some(got)) = (&desc.platform, &facts.platform) {
             if !want.matches(got) {
-                self.compare(here, "platform", want, "index entry", got, "child config");
+                self.compare(
+                    here,
+                    Check::Platform,
+                    want,
+                    ValueSource::IndexEntry,
+                    got,
+                    ValueSource::ChildConfig,
+                );
             }
         }
     }

@@ -63,11 +63,11 @@ impl Validator {
         // layer that only knows its digests once read).
         let digest_alg = algorithm_of(layer.digest().ok().as_ref());
         let diff_alg = algorithm_of(layer.diff_id().ok().as_ref());
-        let stream = self.claim(loc.clone(), "read", layer.compressed())?;
+        let stream = self.claim(loc.clone(), Check::Read, layer.compressed())?;
         match measure(stream, compression, &digest_alg, &diff_alg) {
             Ok(m) => Some(m),
             Err(e) => {
-                self.read_failure(loc, "digest", "compressed content", e);
+                self.read_failure(loc, Check::Digest, ValueSource::CompressedContent, e);
                 None
             }
         }
@@ -84,21 +84,21 @@ impl Validator {
     ) {
         self.compare(
             Location::Manifest,
-            "layer count",
+            Check::LayerCount,
             &manifest.layers.len(),
-            "manifest",
+            ValueSource::Manifest,
             &layers.len(),
-            "Image::layers",
+            ValueSource::ImageLayers,
         );
         let diff_ids = config.map(|c| &c.rootfs.diff_ids);
         if let Some(d) = diff_ids {
             self.compare(
                 Location::Config,
-                "diff_ids count",
+                Check::DiffIdsCount,
                 &d.len(),
-                "config rootfs.diff_ids",
+                ValueSource::ConfigDiffIds,
                 &manifest.layers.len(),
-                "manifest layers",
+                ValueSource::ManifestLayers,
             );
         }
         for (i, layer) in layers.iter().enumerate() {
@@ -107,95 +107,57 @@ impl Validator {
             let config_diff_id = diff_ids.and_then(|d| d.get(i));
             let m = measured.get(i).and_then(Option::as_ref);
 
-            let digest = self.claim(loc.clone(), "digest", layer.digest());
-            let size = self.claim(loc.clone(), "size", layer.size());
-            let media_type = self.claim(loc.clone(), "media_type", layer.media_type());
+            let digest = self.claim(loc.clone(), Check::Digest, layer.digest());
+            let size = self.claim(loc.clone(), Check::Size, layer.size());
+            let media_type = self.claim(loc.clone(), Check::MediaType, layer.media_type());
             let diff_id = if artifact {
                 None
             } else {
-                self.claim(loc.clone(), "diff_id", layer.diff_id())
+                self.claim(loc.clone(), Check::DiffId, layer.diff_id())
             };
+            // The claims, each with who makes it; a claim not had skips its checks.
+            let manifest_digest = entry.map(|e| Value::Digest(&e.digest));
+            let manifest_size = entry.map(|e| Value::Size(e.size));
+            let layer_digest = digest.as_ref().map(Value::Digest);
+            let layer_size = size.map(Value::Size);
+            let layer_diff_id = diff_id.as_ref().map(Value::Digest);
+            let config_diff = config_diff_id.map(Value::Digest);
+            let rootfs = ValueSource::ConfigDiffIds;
 
             // The manifest entry and the layer's descriptor against the layer's claims.
             if let Some(e) = entry {
-                if let Some(mt) = &media_type {
-                    self.compare(
-                        loc.clone(),
-                        "media_type",
-                        &e.media_type,
-                        "manifest",
-                        mt,
-                        "Layer::media_type",
-                    );
-                }
-                if let Some(d) = self.claim(loc.clone(), "descriptor", layer.descriptor()) {
-                    self.compare(
-                        loc.clone(),
-                        "media_type",
-                        &e.media_type,
-                        "manifest",
-                        &d.media_type,
-                        "Layer::descriptor",
-                    );
-                    self.compare(
-                        loc.clone(),
-                        "digest",
-                        &e.digest,
-                        "manifest",
-                        &d.digest,
-                        "Layer::descriptor",
-                    );
-                    self.compare(
-                        loc.clone(),
-                        "size",
-                        &e.size,
-                        "manifest",
-                        &d.size,
-                        "Layer::descriptor",
-                    );
+                let manifest_type = Some(Value::MediaType(&e.media_type));
+                let layer_type = media_type.as_ref().map(Value::MediaType);
+                #[rustfmt::skip]
+                self.compare_each(&loc, [
+                    (Check::MediaType, manifest_type, ValueSource::Manifest, layer_type, ValueSource::LayerMediaType),
+                ]);
+                if let Some(d) = self.claim(loc.clone(), Check::Descriptor, layer.descriptor()) {
+                    let from = ValueSource::LayerDescriptor;
+                    let described_type = Some(Value::MediaType(&d.media_type));
+                    let described_digest = Some(Value::Digest(&d.digest));
+                    let described_size = Some(Value::Size(d.size));
+                    #[rustfmt::skip]
+                    self.compare_each(&loc, [
+                        (Check::MediaType, manifest_type, ValueSource::Manifest, described_type, from),
+                        (Check::Digest, manifest_digest, ValueSource::Manifest, described_digest, from),
+                        (Check::Size, manifest_size, ValueSource::Manifest, described_size, from),
+                    ]);
                 }
             }
 
             if let Some(m) = m {
                 // Content against every claim.
-                if let Some(d) = &digest {
-                    self.compare(
-                        loc.clone(),
-                        "digest",
-                        d,
-                        "Layer::digest",
-                        &m.digest,
-                        "compressed content",
-                    );
-                }
-                if let Some(e) = entry {
-                    self.compare(
-                        loc.clone(),
-                        "digest",
-                        &e.digest,
-                        "manifest",
-                        &m.digest,
-                        "compressed content",
-                    );
-                    self.compare(
-                        loc.clone(),
-                        "size",
-                        &e.size,
-                        "manifest",
-                        &m.size,
-                        "compressed content",
-                    );
-                }
-                if let Some(s) = size {
-                    self.compare(
-                        loc.clone(),
-                        "size",
-                        &s,
-                        "Layer::size",
-                        &m.size,
-                        "compressed content",
-                    );
-                }
+                let (digest_found, size_found) =
+                    (Some(Value::Digest(&m.digest)), Some(Value::Size(m.size)));
+                let from = ValueSource::CompressedContent;
+                #[rustfmt::skip]
+                self.compare_each(&loc, [
+                    (Check::Digest, layer_digest, ValueSource::LayerDigest, digest_found, from),
+                    (Check::Digest, manifest_digest, ValueSource::Manifest, digest_found, from),
+                    (Check::Size, manifest_size, ValueSource::Manifest, size_found, from),
+                    (Check::Size, layer_size, ValueSource::LayerSize, size_found, from),
+                ]);
                 if !artifact {
                     let actual_diff = match &m.diff {
                         Diff::Computed(d, _) => Some(d.clone()),
@@ -203,34 +165,19 @@ impl Validator {
                         Diff::Failed(e) => {
                             self.invalid(
                                 loc.clone(),
-                                "diff_id",
+                                Check::DiffId,
                                 format!("decompressing compressed content: {e}"),
                             );
                             None
                         }
                     };
-                    if let Some(actual) = &actual_diff {
-                        if let Some(d) = &diff_id {
-                            self.compare(
-                                loc.clone(),
-                                "diff_id",
-                                d,
-                                "Layer::diff_id",
-                                actual,
-                                "decompressed content",
-                            );
-                        }
-                        if let Some(c) = config_diff_id {
-                            self.compare(
-                                loc.clone(),
-                                "diff_id",
-                                c,
-                                "config rootfs.diff_ids",
-                                actual,
-                                "decompressed content",
-                            );
-                        }
-                    }
+                    let found = actual_diff.as_ref().map(Value::Digest);
+                    let from = ValueSource::DecompressedContent;
+                    #[rustfmt::skip]
+                    self.compare_each(&loc, [
+                        (Check::DiffId, layer_diff_id, ValueSource::LayerDiffId, found, from),
+                        (Check::DiffId, config_diff, rootfs, found, from),
+                    ]);
                     // The layer's own uncompressed stream must agree too (sources may store
                     // the tar and compress on the fly, or the other way round).
                     let reference = actual_diff.as_ref().or(diff_id.as_ref());
@@ -238,76 +185,62 @@ impl Validator {
                 }
             } else if self.opts.fast {
                 // Claims against claims only.
-                if let (Some(e), Some(d)) = (entry, &digest) {
-                    self.compare(
-                        loc.clone(),
-                        "digest",
-                        &e.digest,
-                        "manifest",
-                        d,
-                        "Layer::digest",
-                    );
-                }
-                if let (Some(e), Some(s)) = (entry, size) {
-                    self.compare(loc.clone(), "size", &e.size, "manifest", &s, "Layer::size");
-                }
-                if let (Some(c), Some(d)) = (config_diff_id, &diff_id) {
-                    self.compare(
-                        loc.clone(),
-                        "diff_id",
-                        c,
-                        "config rootfs.diff_ids",
-                        d,
-                        "Layer::diff_id",
-                    );
-                }
+                #[rustfmt::skip]
+                self.compare_each(&loc, [
+                    (Check::Digest, manifest_digest, ValueSource::Manifest, layer_digest, ValueSource::LayerDigest),
+                    (Check::Size, manifest_size, ValueSource::Manifest, layer_size, ValueSource::LayerSize),
+                    (Check::DiffId, config_diff, rootfs, layer_diff_id, ValueSource::LayerDiffId),
+                ]);
                 match layer.exists() {
                     Ok(true) => {}
-                    Ok(false) => {
-                        self.invalid(loc.clone(), "exists", "the layer's blob does not exist")
-                    }
-                    Err(e) => self.invalid(loc.clone(), "exists", e),
+                    Ok(false) => self.invalid(
+                        loc.clone(),
+                        Check::Exists,
+                        "the layer's blob does not exist",
+                    ),
+                    Err(e) => self.invalid(loc.clone(), Check::Exists, e),
                 }
             }
 
             // Look-ups by digest and diff_id find this layer.
             if let Some(d) = &digest {
-                match image.layer_by_digest(d) {
-                    Ok(found) => {
-                        if let Some(fd) = self.claim(loc.clone(), "layer_by_digest", found.digest())
-                        {
-                            self.compare(
-                                loc.clone(),
-                                "layer_by_digest",
-                                d,
-                                "Layer::digest",
-                                &fd,
-                                "Image::layer_by_digest",
-                            );
-                        }
-                    }
-                    Err(e) => self.invalid(loc.clone(), "layer_by_digest", e),
-                }
+                let what = (Check::LayerByDigest, ValueSource::ImageLayerByDigest);
+                self.lookup(&loc, what, (d, ValueSource::LayerDigest), || {
+                    image.layer_by_digest(d)?.digest()
+                });
             }
             if let Some(d) = &diff_id {
-                match image.layer_by_diff_id(d) {
-                    Ok(found) => {
-                        if let Some(fd) =
-                            self.claim(loc.clone(), "layer_by_diff_id", found.diff_id())
-                        {
-                            self.compare(
-                                loc.clone(),
-                                "layer_by_diff_id",
-                                d,
-                                "Layer::diff_id",
-                                &fd,
-                                "Image::layer_by_diff_id",
-                            );
-                        }
-                    }
-                    Err(e) => self.invalid(loc.clone(), "layer_by_diff_id", e),
-                }
+                let what = (Check::LayerByDiffId, ValueSource::ImageLayerByDiffId);
+                self.lookup(&loc, what, (d, ValueSource::LayerDiffId), || {
+                    image.layer_by_diff_id(d)?.diff_id()
+                });
             }
+        }
+    }
+
+    /// The checks of one table: each row compared ([`Validator::compare`]) when both its
+    /// sides were had.
+    fn compare_each<'a, const N: usize>(&mut self, loc: &Location, rows: [Row<'a>; N]) {
+        for (what, expected, expected_from, actual, actual_from) in rows {
+            if let (Some(e), Some(a)) = (expected, actual) {
+                self.compare(loc.clone(), what, &e, expected_from, &a, actual_from);
+            }
+        }
+    }
+
+    /// A look-up of the layer by its claim `claimed` (`what`: `"layer_by_digest"`,
+    /// `"layer_by_diff_id"`, the method `Image::<what>` makes it): `found` is the same claim
+    /// of the layer the image finds, which must be the same value.
+    fn lookup(
+        &mut self,
+        loc: &Location,
+        (what, found_from): (Check, ValueSource),
+        (claimed, claimed_from): (&Digest, ValueSource),
+        found: impl FnOnce() -> Result<Digest>,
+    ) {
+        match found() {
+            Ok(fd) => self.compare(loc.clone(), what, claimed, claimed_from, &fd, found_from),
+            Err(e) => self.invalid(loc.clone(), what, e),
         }
     }
 
@@ -326,19 +259,23 @@ impl Validator {
             // A one-shot streaming layer whose stream was read for the digest.
             Err(Error::Consumed) => return,
             Err(e) => {
-                return self.invalid(loc, "diff_id", format!("opening uncompressed content: {e}"))
+                return self.invalid(
+                    loc,
+                    Check::DiffId,
+                    format!("opening uncompressed content: {e}"),
+                )
             }
         };
         let expected = reference.or(config);
         let mut d = match Digester::new(&algorithm_of(expected)) {
             Ok(d) => d,
-            Err(e) => return self.invalid(loc, "diff_id", e),
+            Err(e) => return self.invalid(loc, Check::DiffId, e),
         };
         if let Err(e) = io::copy(&mut stream, &mut d) {
             return self.read_failure(
                 loc,
-                "diff_id",
-                "Layer::uncompressed",
+                Check::DiffId,
+                ValueSource::LayerUncompressed,
                 Error::io("reading", e),
             );
         }
@@ -346,24 +283,52 @@ impl Validator {
         match (reference, config) {
             (Some(r), _) => self.compare(
                 loc,
-                "diff_id",
+                Check::DiffId,
                 r,
-                "decompressed content",
+                ValueSource::DecompressedContent,
                 &actual,
-                "Layer::uncompressed",
+                ValueSource::LayerUncompressed,
             ),
             (None, Some(c)) => self.compare(
                 loc,
-                "diff_id",
+                Check::DiffId,
                 c,
-                "config rootfs.diff_ids",
+                ValueSource::ConfigDiffIds,
                 &actual,
-                "Layer::uncompressed",
+                ValueSource::LayerUncompressed,
             ),
             (None, None) => {}
         }
     }
 }
+
+/// A value a layer check compares: a digest, a size or a media type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Value<'a> {
+    Digest(&'a Digest),
+    Size(u64),
+    MediaType(&'a MediaType),
+}
+
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Digest(d) => fmt::Display::fmt(d, f),
+            Value::Size(n) => fmt::Display::fmt(n, f),
+            Value::MediaType(m) => fmt::Display::fmt(m, f),
+        }
+    }
+}
+
+/// One check of a layer: what is checked, the claim and who makes it, the value found and
+/// where; a side that could not be had (`None`) skips the check.
+type Row<'a> = (
+    Check,
+    Option<Value<'a>>,
+    ValueSource,
+    Option<Value<'a>>,
+    ValueSource,
+);
 
 /// The decompressed side of a measurement.
 #[derive(Debug)]

@@ -59,7 +59,7 @@ mod layer;
 mod report;
 
 pub use layer::{digest_layer, LayerDigests};
-pub use report::{Location, Problem, ProblemKind, ValidationReport};
+pub use report::{Check, Location, Problem, ProblemKind, ValidationReport, ValueSource};
 
 /// Checks that an image is what it claims to be, reporting every problem found.
 ///
@@ -83,7 +83,7 @@ pub use report::{Location, Problem, ProblemKind, ValidationReport};
 ///
 /// ```
 /// # #[cfg(feature = "testing")] {
-/// use oci_partial::{random, validate_image, Location, ValidateOptions};
+/// use oci_partial::{random, validate_image, Check, Location, ValidateOptions};
 ///
 /// let image = random::image(1, 2, 512);
 /// assert!(validate_image(image.as_ref(), ValidateOptions::default()).is_ok());
@@ -91,7 +91,7 @@ pub use report::{Location, Problem, ProblemKind, ValidationReport};
 /// // A byte flipped in layer 1's blob: its digest no longer matches the manifest.
 /// let broken = random::corrupt_layer(image, 1);
 /// let report = validate_image(broken.as_ref(), ValidateOptions::default()).unwrap_err();
-/// assert!(report.problems.iter().any(|p| p.what == "digest" && p.location == [Location::Layer(1)]));
+/// assert!(report.problems.iter().any(|p| p.what == Check::Digest && p.location == [Location::Layer(1)]));
 /// println!("{report}"); // one line per problem
 ///
 /// // The fast mode reads no layer: it cannot see the flipped byte.
@@ -185,7 +185,7 @@ impl Validator {
         v
     }
 
-    fn invalid(&mut self, loc: Location, what: &'static str, message: impl fmt::Display) {
+    fn invalid(&mut self, loc: Location, what: Check, message: impl fmt::Display) {
         let location = self.location(loc);
         self.out.push(Problem {
             location,
@@ -200,11 +200,11 @@ impl Validator {
     fn compare<T: PartialEq + fmt::Display>(
         &mut self,
         loc: Location,
-        what: &'static str,
+        what: Check,
         expected: &T,
-        expected_from: &'static str,
+        expected_from: ValueSource,
         actual: &T,
-        actual_from: &'static str,
+        actual_from: ValueSource,
     ) {
         if expected != actual {
             let location = self.location(loc);
@@ -223,7 +223,7 @@ impl Validator {
     }
 
     /// Unwraps a claim, recording a problem when it cannot be had.
-    fn claim<T>(&mut self, loc: Location, what: &'static str, r: Result<T>) -> Option<T> {
+    fn claim<T>(&mut self, loc: Location, what: Check, r: Result<T>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
@@ -235,10 +235,17 @@ impl Validator {
 
     /// Records the problem of a failed content read: a verifying source's digest or size
     /// mismatch becomes a mismatch, anything else an invalid read.
-    fn read_failure(&mut self, loc: Location, what: &'static str, from: &'static str, e: Error) {
+    fn read_failure(&mut self, loc: Location, what: Check, from: ValueSource, e: Error) {
         match e {
             Error::Types(oci_types::Error::DigestMismatch { expected, actual }) => {
-                self.compare(loc, what, &expected, "source", &actual, from);
+                self.compare(
+                    loc,
+                    what,
+                    &expected,
+                    ValueSource::VerifyingSource,
+                    &actual,
+                    from,
+                );
             }
             Error::Types(oci_types::Error::SizeMismatch {
                 expected,
@@ -251,7 +258,14 @@ impl Validator {
                 } else {
                     actual.to_string()
                 };
-                self.compare(loc, "size", &expected.to_string(), "source", &actual, from);
+                self.compare(
+                    loc,
+                    Check::Size,
+                    &expected.to_string(),
+                    ValueSource::VerifyingSource,
+                    &actual,
+                    from,
+                );
             }
             Error::Io { source, .. } => {
                 self.invalid(loc, what, format!("reading {from}: {source}"))
@@ -263,11 +277,11 @@ impl Validator {
     /// Checks the raw bytes of a manifest or index against the object's own claims.
     fn raw_claims(&mut self, loc: Location, raw: &[u8], claims: RawClaims<'_>) {
         let owner = claims.owner;
-        let desc = self.claim(loc.clone(), "descriptor", claims.descriptor);
+        let desc = self.claim(loc.clone(), Check::Descriptor, claims.descriptor);
         let claimed = desc.as_ref().map(|d| &d.digest);
         let actual = hash(claimed, raw);
         let len = raw.len() as u64;
-        if let Some(d) = self.claim(loc.clone(), "digest", claims.digest) {
+        if let Some(d) = self.claim(loc.clone(), Check::Digest, claims.digest) {
             let d_actual = if d.algorithm() == actual.algorithm() {
                 actual.clone()
             } else {
@@ -275,48 +289,48 @@ impl Validator {
             };
             self.compare(
                 loc.clone(),
-                "digest",
+                Check::Digest,
                 &d,
-                owner.name("digest"),
+                owner.name(Some(Check::Digest)),
                 &d_actual,
-                owner.name("raw"),
+                owner.name(None),
             );
         }
-        if let Some(s) = self.claim(loc.clone(), "size", claims.size) {
+        if let Some(s) = self.claim(loc.clone(), Check::Size, claims.size) {
             self.compare(
                 loc.clone(),
-                "size",
+                Check::Size,
                 &s,
-                owner.name("size"),
+                owner.name(Some(Check::Size)),
                 &len,
-                owner.name("raw"),
+                owner.name(None),
             );
         }
         if let Some(d) = desc {
             self.compare(
                 loc.clone(),
-                "digest",
+                Check::Digest,
                 &d.digest,
-                owner.name("descriptor"),
+                owner.name(Some(Check::Descriptor)),
                 &actual,
-                owner.name("raw"),
+                owner.name(None),
             );
             self.compare(
                 loc.clone(),
-                "size",
+                Check::Size,
                 &d.size,
-                owner.name("descriptor"),
+                owner.name(Some(Check::Descriptor)),
                 &len,
-                owner.name("raw"),
+                owner.name(None),
             );
             if let Some(mt) = claims.media_type {
                 self.compare(
                     loc,
-                    "media_type",
+                    Check::MediaType,
                     &d.media_type,
-                    owner.name("descriptor"),
+                    owner.name(Some(Check::Descriptor)),
                     mt,
-                    owner.name("media_type"),
+                    owner.name(Some(Check::MediaType)),
                 );
             }
         }
@@ -331,19 +345,20 @@ enum Owner {
 }
 
 impl Owner {
-    /// The name of a claim or of the raw bytes, for problem reports.
-    fn name(self, what: &str) -> &'static str {
+    /// Who makes a claim (the method of the image or index), or the raw bytes (`None`), for
+    /// problem reports.
+    fn name(self, what: Option<Check>) -> ValueSource {
         match (self, what) {
-            (Owner::Image, "digest") => "Image::digest",
-            (Owner::Image, "size") => "Image::size",
-            (Owner::Image, "descriptor") => "Image::descriptor",
-            (Owner::Image, "media_type") => "Image::media_type",
-            (Owner::Image, _) => "raw manifest",
-            (Owner::Index, "digest") => "ImageIndex::digest",
-            (Owner::Index, "size") => "ImageIndex::size",
-            (Owner::Index, "descriptor") => "ImageIndex::descriptor",
-            (Owner::Index, "media_type") => "ImageIndex::media_type",
-            (Owner::Index, _) => "raw index",
+            (Owner::Image, Some(Check::Digest)) => ValueSource::ImageDigest,
+            (Owner::Image, Some(Check::Size)) => ValueSource::ImageSize,
+            (Owner::Image, Some(Check::Descriptor)) => ValueSource::ImageDescriptor,
+            (Owner::Image, Some(Check::MediaType)) => ValueSource::ImageMediaType,
+            (Owner::Image, _) => ValueSource::RawManifest,
+            (Owner::Index, Some(Check::Digest)) => ValueSource::IndexDigest,
+            (Owner::Index, Some(Check::Size)) => ValueSource::IndexSize,
+            (Owner::Index, Some(Check::Descriptor)) => ValueSource::IndexDescriptor,
+            (Owner::Index, Some(Check::MediaType)) => ValueSource::IndexMediaType,
+            (Owner::Index, _) => ValueSource::RawIndex,
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use oci_partial::{
-    find_images, find_indexes, find_manifests, random, Child, DescribedImage, Image, ImageIndex,
+    find_images, find_indexes, find_manifests, random, Child, Image, ImageIndex, MappedImage,
     Matcher,
 };
 use oci_types::{Descriptor, Digest, MediaType, Platform};
@@ -33,7 +33,7 @@ fn two_platforms() -> Arc<dyn ImageIndex> {
             .unwrap()
             .with_platform(p(plat))
             .with_annotation("role", role);
-        Child::Image(Arc::new(DescribedImage::new(img, desc)))
+        Child::Image(Arc::new(MappedImage::described(img, desc)))
     };
     random::index_of(
         MediaType::OciIndex,
@@ -187,11 +187,11 @@ fn nested_indexes_are_searched() {
     let outer = random::index_of(
         MediaType::OciIndex,
         vec![
-            Child::Index(Arc::new(oci_partial::DescribedIndex::new(
+            Child::Index(Arc::new(oci_partial::MappedIndex::described(
                 Arc::clone(&inner),
                 inner_desc,
             ))),
-            Child::Image(Arc::new(DescribedImage::new(s390x, s390x_desc))),
+            Child::Image(Arc::new(MappedImage::described(s390x, s390x_desc))),
         ],
     )
     .unwrap();

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use oci_partial::random::{self, CorruptLayer, Options};
 use oci_partial::{
-    digest_layer, validate_image, validate_index, BlobReader, Child, DescribedImage, Error, Image,
-    ImageIndex, Layer, Location, Problem, ProblemKind, Result, ValidateOptions,
+    digest_layer, validate_image, validate_index, BlobReader, Check, Child, Error, Image,
+    ImageIndex, Layer, Location, MappedImage, Problem, ProblemKind, Result, ValidateOptions,
+    ValueSource,
 };
 use oci_types::{
     Compression, ConfigFile, Descriptor, Digest, Index, Manifest, MediaType, Platform, Raw,
@@ -43,8 +44,8 @@ fn assert_valid(image: &dyn Image) {
 fn find<'a>(
     problems: &'a [Problem],
     location: &[Location],
-    what: &str,
-    expected_from: &str,
+    what: Check,
+    expected_from: ValueSource,
 ) -> Option<&'a Problem> {
     problems.iter().find(|p| {
         p.location == location
@@ -482,9 +483,9 @@ fn a_corrupted_layer_is_found_with_both_digests_named() {
 
     let report = validate_image(broken.as_ref(), full()).unwrap_err();
     let at = [Location::Layer(1)];
-    for claimant in ["manifest", "Layer::digest"] {
-        let p =
-            find(&report.problems, &at, "digest", claimant).unwrap_or_else(|| panic!("{report}"));
+    for claimant in [ValueSource::Manifest, ValueSource::LayerDigest] {
+        let p = find(&report.problems, &at, Check::Digest, claimant)
+            .unwrap_or_else(|| panic!("{report}"));
         assert_eq!(p.expected(), Some(original.as_str()));
         assert_eq!(p.actual(), Some(actual.as_str()));
     }
@@ -493,7 +494,7 @@ fn a_corrupted_layer_is_found_with_both_digests_named() {
         report
             .problems
             .iter()
-            .any(|p| p.location == at && p.what == "diff_id"),
+            .any(|p| p.location == at && p.what == Check::DiffId),
         "{report}"
     );
     assert!(report.problems.iter().all(|p| p.location == at), "{report}");
@@ -518,7 +519,13 @@ fn a_verifying_source_failure_becomes_a_digest_mismatch() {
     probe.verify = true;
     let broken = with_layers(Arc::clone(&image), vec![Arc::new(probe)]);
     let problems = problems_of(validate_image(broken.as_ref(), full()));
-    let p = find(&problems, &[Location::Layer(0)], "digest", "source").unwrap();
+    let p = find(
+        &problems,
+        &[Location::Layer(0)],
+        Check::Digest,
+        ValueSource::VerifyingSource,
+    )
+    .unwrap();
     assert_eq!(
         p.expected(),
         Some(image.layers().unwrap()[0].digest().unwrap().as_str())
@@ -537,8 +544,8 @@ fn a_wrong_diff_id_in_the_config_is_found() {
     let p = find(
         &problems,
         &[Location::Layer(2)],
-        "diff_id",
-        "config rootfs.diff_ids",
+        Check::DiffId,
+        ValueSource::ConfigDiffIds,
     )
     .unwrap();
     assert_eq!(p.expected(), Some(bogus.as_str()));
@@ -556,15 +563,15 @@ fn diff_ids_order_and_count_matter() {
     assert!(find(
         &problems,
         &[Location::Layer(0)],
-        "diff_id",
-        "config rootfs.diff_ids"
+        Check::DiffId,
+        ValueSource::ConfigDiffIds
     )
     .is_some());
     assert!(find(
         &problems,
         &[Location::Layer(1)],
-        "diff_id",
-        "config rootfs.diff_ids"
+        Check::DiffId,
+        ValueSource::ConfigDiffIds
     )
     .is_some());
 
@@ -575,8 +582,8 @@ fn diff_ids_order_and_count_matter() {
     let p = find(
         &problems,
         &[Location::Config],
-        "diff_ids count",
-        "config rootfs.diff_ids",
+        Check::DiffIdsCount,
+        ValueSource::ConfigDiffIds,
     )
     .unwrap();
     assert_eq!((p.expected(), p.actual()), (Some("1"), Some("2")));
@@ -588,7 +595,13 @@ fn bad_rootfs_type_is_found() {
         c.rootfs.fs_type = "tarballs".into()
     });
     let problems = problems_of(validate_image(image.as_ref(), full()));
-    let p = find(&problems, &[Location::Config], "rootfs.type", "image spec").unwrap();
+    let p = find(
+        &problems,
+        &[Location::Config],
+        Check::RootfsType,
+        ValueSource::ImageSpec,
+    )
+    .unwrap();
     assert_eq!(p.actual(), Some("tarballs"));
 }
 
@@ -608,25 +621,43 @@ fn several_problems_are_all_reported() {
     let report = validate_image(&liar, full()).unwrap_err();
     let p = &report.problems;
     assert!(
-        find(p, &[Location::Layer(0)], "digest", "manifest").is_some(),
+        find(
+            p,
+            &[Location::Layer(0)],
+            Check::Digest,
+            ValueSource::Manifest
+        )
+        .is_some(),
         "{report}"
     );
     assert!(
         find(
             p,
             &[Location::Layer(2)],
-            "diff_id",
-            "config rootfs.diff_ids"
+            Check::DiffId,
+            ValueSource::ConfigDiffIds
         )
         .is_some(),
         "{report}"
     );
     assert!(
-        find(p, &[Location::Manifest], "digest", "Image::digest").is_some(),
+        find(
+            p,
+            &[Location::Manifest],
+            Check::Digest,
+            ValueSource::ImageDigest
+        )
+        .is_some(),
         "{report}"
     );
     assert!(
-        find(p, &[Location::Manifest], "size", "Image::size").is_some(),
+        find(
+            p,
+            &[Location::Manifest],
+            Check::Size,
+            ValueSource::ImageSize
+        )
+        .is_some(),
         "{report}"
     );
     assert!(
@@ -654,26 +685,44 @@ fn layers_that_disagree_with_the_manifest_are_found() {
     let mixed = with_layers(image, other.layers().unwrap());
     let report = validate_image(mixed.as_ref(), full()).unwrap_err();
     let p = &report.problems;
-    let count = find(p, &[Location::Manifest], "layer count", "manifest").unwrap();
+    let count = find(
+        p,
+        &[Location::Manifest],
+        Check::LayerCount,
+        ValueSource::Manifest,
+    )
+    .unwrap();
     assert_eq!((count.expected(), count.actual()), (Some("2"), Some("1")));
     assert!(
-        find(p, &[Location::Layer(0)], "media_type", "manifest").is_some(),
-        "{report}"
-    );
-    assert!(
-        find(p, &[Location::Layer(0)], "digest", "manifest").is_some(),
-        "{report}"
-    );
-    assert!(
-        find(p, &[Location::Layer(0)], "size", "manifest").is_some(),
+        find(
+            p,
+            &[Location::Layer(0)],
+            Check::MediaType,
+            ValueSource::Manifest
+        )
+        .is_some(),
         "{report}"
     );
     assert!(
         find(
             p,
             &[Location::Layer(0)],
-            "diff_id",
-            "config rootfs.diff_ids"
+            Check::Digest,
+            ValueSource::Manifest
+        )
+        .is_some(),
+        "{report}"
+    );
+    assert!(
+        find(p, &[Location::Layer(0)], Check::Size, ValueSource::Manifest).is_some(),
+        "{report}"
+    );
+    assert!(
+        find(
+            p,
+            &[Location::Layer(0)],
+            Check::DiffId,
+            ValueSource::ConfigDiffIds
         )
         .is_some(),
         "{report}"
@@ -734,8 +783,8 @@ fn index_entries_are_checked_against_their_children() {
     let index = random::index_of(
         MediaType::OciIndex,
         vec![
-            Child::Image(Arc::new(DescribedImage::new(a, wrong_platform))),
-            Child::Image(Arc::new(DescribedImage::new(b.clone(), wrong_size))),
+            Child::Image(Arc::new(MappedImage::described(a, wrong_platform))),
+            Child::Image(Arc::new(MappedImage::described(b.clone(), wrong_size))),
             Child::Image(c),
         ],
     )
@@ -746,12 +795,24 @@ fn index_entries_are_checked_against_their_children() {
         index: i,
         digest: entries[i].digest.clone(),
     };
-    let p = find(&report.problems, &[entry(0)], "platform", "index entry").unwrap();
+    let p = find(
+        &report.problems,
+        &[entry(0)],
+        Check::Platform,
+        ValueSource::IndexEntry,
+    )
+    .unwrap();
     assert_eq!(
         (p.expected(), p.actual()),
         (Some("linux/amd64"), Some("linux/arm64"))
     );
-    let p = find(&report.problems, &[entry(1)], "size", "index entry").unwrap();
+    let p = find(
+        &report.problems,
+        &[entry(1)],
+        Check::Size,
+        ValueSource::IndexEntry,
+    )
+    .unwrap();
     assert_eq!(p.actual(), Some(b.size().unwrap().to_string().as_str()));
     assert!(
         report.problems.iter().all(|p| p.location[0] != entry(2)),
@@ -761,8 +822,8 @@ fn index_entries_are_checked_against_their_children() {
     assert!(find(
         &report.problems,
         &[entry(1), Location::Manifest],
-        "size",
-        "Image::descriptor"
+        Check::Size,
+        ValueSource::ImageDescriptor
     )
     .is_some());
 }
@@ -788,7 +849,13 @@ fn problems_inside_nested_children_carry_their_path() {
         Location::Layer(1),
     ];
     assert!(
-        find(&report.problems, &path, "digest", "manifest").is_some(),
+        find(
+            &report.problems,
+            &path,
+            Check::Digest,
+            ValueSource::Manifest
+        )
+        .is_some(),
         "{report}"
     );
     let line = report.to_string();
@@ -816,7 +883,7 @@ fn an_index_entry_that_cannot_be_opened_is_reported() {
     assert!(
         problems
             .iter()
-            .any(|p| p.location == at && p.what == "open"),
+            .any(|p| p.location == at && p.what == Check::Open),
         "{problems:?}"
     );
 }
@@ -859,7 +926,7 @@ fn reading_failures_are_problems_not_panics() {
     let read = report
         .problems
         .iter()
-        .find(|p| p.location == [Location::Layer(0)] && p.what == "digest")
+        .find(|p| p.location == [Location::Layer(0)] && p.what == Check::Digest)
         .unwrap();
     assert!(
         matches!(&read.kind, ProblemKind::Invalid { message } if message.contains("disk on fire")),
@@ -896,7 +963,7 @@ fn a_self_referencing_index_stops_at_the_nesting_limit() {
     let nesting: Vec<&Problem> = report
         .problems
         .iter()
-        .filter(|p| p.what == "nesting")
+        .filter(|p| p.what == Check::Nesting)
         .collect();
     assert_eq!(nesting.len(), 1, "{report}");
     assert_eq!(
@@ -911,8 +978,8 @@ fn a_self_referencing_index_stops_at_the_nesting_limit() {
             index: 0,
             digest: Digest::sha256(b"self")
         }],
-        "size",
-        "index entry"
+        Check::Size,
+        ValueSource::IndexEntry
     )
     .is_some());
 }

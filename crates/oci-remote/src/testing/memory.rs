@@ -4,16 +4,11 @@
 #![allow(clippy::expect_used)] // test support: a registry that cannot bind a loopback port fails its test
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
 
 use oci_types::{Descriptor, Digest, Index, Manifest, MediaType};
 
-/// The largest request body the registry reads (a test's blobs are small).
-const MAX_BODY: usize = 256 << 20;
+use super::server::{Answer, Request, Script, Server};
 
 /// A registry of any number of repositories held in memory, on a free loopback port, that
 /// lists referrers itself (`GET /v2/NAME/referrers/DIGEST`, `artifactType` filter) and answers
@@ -30,11 +25,13 @@ const MAX_BODY: usize = 256 << 20;
 /// assert_eq!(registry.requests(), ["GET /v2/"]);
 /// ```
 pub struct MemoryRegistry {
-    addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    state: Arc<Memory>,
+    server: Server,
 }
+
+/// The registry's state, answering requests as the [`Script`] of its server.
+#[derive(Default)]
+struct Memory(Mutex<State>);
 
 #[derive(Default)]
 struct State {
@@ -48,42 +45,20 @@ struct State {
     requests: Vec<String>,
 }
 
-type Answer = (&'static str, Vec<(&'static str, String)>, Vec<u8>);
-
 impl MemoryRegistry {
     /// Starts the registry on a free port of 127.0.0.1.
     ///
     /// # Panics
     /// When no loopback port can be bound.
     pub fn start() -> MemoryRegistry {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
-        let addr = listener.local_addr().expect("the bound address");
-        let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
-            thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    if let Ok(stream) = stream {
-                        serve(stream, &state);
-                    }
-                }
-            })
-        };
-        MemoryRegistry {
-            addr,
-            state,
-            stop,
-            thread: Some(thread),
-        }
+        let state = Arc::new(Memory::default());
+        let server = Server::start(Arc::clone(&state));
+        MemoryRegistry { state, server }
     }
 
     /// `127.0.0.1:PORT`, for references.
     pub fn host(&self) -> String {
-        self.addr.to_string()
+        self.server.host()
     }
 
     /// Every request so far, as `METHOD /path` (no query).
@@ -104,92 +79,26 @@ impl MemoryRegistry {
     }
 }
 
-impl Drop for MemoryRegistry {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+fn lock(state: &Memory) -> std::sync::MutexGuard<'_, State> {
+    state.0.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn serve(mut stream: TcpStream, state: &Mutex<State>) {
-    let Ok(clone) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(clone);
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_owned();
-    let target = parts.next().unwrap_or("").to_owned();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 {
-            return;
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = h.split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
-    }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let length: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    if length > MAX_BODY {
-        return;
-    }
-    let mut body = vec![0; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
-    let content_type = header("content-type").unwrap_or("").to_owned();
-    let (status, answer_headers, answer_body) = {
-        let mut s = lock(state);
-        answer(&mut s, &method, &target, &content_type, &body)
-    };
-    let mut out = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        answer_body.len()
-    );
-    for (n, v) in answer_headers {
-        out.push_str(&format!("{n}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    let _ = stream.write_all(out.as_bytes());
-    if method != "HEAD" {
-        let _ = stream.write_all(&answer_body);
+impl Script for Memory {
+    fn answer(&self, request: &Request) -> Answer {
+        answer(&mut lock(self), request)
     }
 }
 
 /// A query parameter, undecoded but for `%2F` and `%2B` (media types).
-fn query<'a>(target: &'a str, name: &str) -> Option<String> {
-    let (_, q) = target.split_once('?')?;
-    q.split('&')
-        .filter_map(|p| p.split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v): (&'a str, &'a str)| v.replace("%2F", "/").replace("%2B", "+"))
+fn query(request: &Request, name: &str) -> Option<String> {
+    request
+        .query(name)
+        .map(|v| v.replace("%2F", "/").replace("%2B", "+"))
 }
 
-fn answer(s: &mut State, method: &str, target: &str, content_type: &str, body: &[u8]) -> Answer {
-    let path = target.split('?').next().unwrap_or("");
+fn answer(s: &mut State, request: &Request) -> Answer {
+    let (method, path, body) = (request.method.as_str(), request.path(), &request.body[..]);
+    let content_type = request.header("content-type").unwrap_or("");
     s.requests.push(format!("{method} {path}"));
     let not_found: Answer = ("404 Not Found", vec![], vec![]);
     if path == "/v2/" {
@@ -229,7 +138,7 @@ fn answer(s: &mut State, method: &str, target: &str, content_type: &str, body: &
                 return not_found;
             };
             data.extend_from_slice(body);
-            let Some(digest) = query(target, "digest").and_then(|d| d.parse::<Digest>().ok())
+            let Some(digest) = query(request, "digest").and_then(|d| d.parse::<Digest>().ok())
             else {
                 return ("400 Bad Request", vec![], vec![]);
             };
@@ -281,7 +190,7 @@ fn answer(s: &mut State, method: &str, target: &str, content_type: &str, body: &
             }
         }
         ("GET", "referrers") => {
-            let filter = query(target, "artifactType");
+            let filter = query(request, "artifactType");
             let index = referrers(s, &name, &arg, filter.as_deref());
             let mut headers = vec![("Content-Type", MediaType::OciIndex.as_str().to_owned())];
             if filter.is_some() {

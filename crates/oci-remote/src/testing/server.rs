@@ -1,7 +1,10 @@
-//! A scripted HTTP/1.1 server on 127.0.0.1 for what Debian's registry (distribution 2.8) does
-//! not do: a [`Script`] answers each request (one per connection, `Connection: close`) or
-//! drops the connection midway, to play a registry that follows the newer parts of the
-//! distribution spec (resumable sessions, the referrers API).
+//! [`Server`]: a scripted HTTP/1.1 server on 127.0.0.1, the plumbing under
+//! [`MemoryRegistry`](super::MemoryRegistry) and under tests' own fake registries: a
+//! [`Script`] answers each request (one per connection, `Connection: close`) or drops the
+//! connection midway, to play a registry that does what a real one does not (the referrers
+//! API, resumable sessions, faults).
+
+#![allow(clippy::expect_used)] // test support: a server that cannot bind a loopback port fails its test
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -9,25 +12,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
+/// The largest request body the server reads (a test's blobs are small); a larger request's
+/// connection is closed unanswered.
+const MAX_BODY: usize = 256 << 20;
+
 /// One request as the handler sees it.
-pub(crate) struct Request {
-    pub(crate) method: String,
+pub struct Request {
+    /// The method, as sent (`GET`).
+    pub method: String,
     /// The path and query, as sent.
-    pub(crate) target: String,
+    pub target: String,
     /// Header names in lower case.
-    pub(crate) headers: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
     /// The body, or its first `cut` bytes when the handler asked to cut it.
-    pub(crate) body: Vec<u8>,
+    pub body: Vec<u8>,
 }
 
 impl Request {
     /// The path without the query.
-    pub(crate) fn path(&self) -> &str {
+    pub fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or("")
     }
 
     /// A query parameter, undecoded.
-    pub(crate) fn query(&self, name: &str) -> Option<&str> {
+    pub fn query(&self, name: &str) -> Option<&str> {
         let (_, query) = self.target.split_once('?')?;
         query
             .split('&')
@@ -37,7 +45,7 @@ impl Request {
     }
 
     /// A header's value.
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -46,10 +54,11 @@ impl Request {
 }
 
 /// An answer: status line (`"202 Accepted"`), headers, body.
-pub(crate) type Answer = (&'static str, Vec<(&'static str, String)>, Vec<u8>);
+pub type Answer = (&'static str, Vec<(&'static str, String)>, Vec<u8>);
 
-/// What the fake registry does; the test keeps an `Arc` of it to look at its state.
-pub(crate) trait Script: Send + Sync + 'static {
+/// What the server does; a test keeps an `Arc` of it to look at its state. Each connection
+/// is served on a thread of its own, so a script is shared between threads.
+pub trait Script: Send + Sync + 'static {
     /// Before the body is read: `Some(n)` reads only `n` bytes of it, hands the request with
     /// those to [`Script::cut_off`] and closes the connection without an answer.
     fn cut(&self, _request: &Request) -> Option<usize> {
@@ -63,18 +72,38 @@ pub(crate) trait Script: Send + Sync + 'static {
     fn answer(&self, request: &Request) -> Answer;
 }
 
-/// A running fake server; stops when dropped.
-pub(crate) struct Fake {
+/// A running server; stops when dropped.
+///
+/// ```
+/// use std::sync::Arc;
+/// use oci_remote::testing::http;
+/// use oci_remote::testing::server::{Answer, Request, Script, Server};
+///
+/// struct Hello;
+/// impl Script for Hello {
+///     fn answer(&self, request: &Request) -> Answer {
+///         ("200 OK", vec![], request.path().as_bytes().to_vec())
+///     }
+/// }
+///
+/// let server = Server::start(Arc::new(Hello));
+/// let (status, _, body) = http::get(&server.host(), "/v2/", &[]);
+/// assert_eq!((status, body), (200, b"/v2/".to_vec()));
+/// ```
+pub struct Server {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Fake {
+impl Server {
     /// Serves `script` on a free loopback port.
-    pub(crate) fn start<S: Script>(script: Arc<S>) -> Fake {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
+    pub fn start<S: Script>(script: Arc<S>) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+        let addr = listener.local_addr().expect("the bound address");
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = Arc::clone(&stop);
@@ -89,7 +118,7 @@ impl Fake {
                 }
             })
         };
-        Fake {
+        Server {
             addr,
             stop,
             thread: Some(thread),
@@ -97,12 +126,12 @@ impl Fake {
     }
 
     /// `127.0.0.1:PORT`.
-    pub(crate) fn host(&self) -> String {
+    pub fn host(&self) -> String {
         self.addr.to_string()
     }
 }
 
-impl Drop for Fake {
+impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(self.addr);
@@ -113,7 +142,10 @@ impl Drop for Fake {
 }
 
 fn serve(mut stream: TcpStream, script: &dyn Script) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let Ok(clone) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(clone);
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
@@ -140,6 +172,9 @@ fn serve(mut stream: TcpStream, script: &dyn Script) {
         .find(|(n, _)| n == "content-length")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
+    if length > MAX_BODY {
+        return;
+    }
     let mut request = Request {
         method,
         target,
@@ -167,5 +202,7 @@ fn serve(mut stream: TcpStream, script: &dyn Script) {
     }
     out.push_str("\r\n");
     let _ = stream.write_all(out.as_bytes());
-    let _ = stream.write_all(&body);
+    if request.method != "HEAD" {
+        let _ = stream.write_all(&body);
+    }
 }
