@@ -195,8 +195,11 @@ fn run_targets(root: &Path, targets: &[String], seconds: u64, record: Record) ->
     eprintln!("\nfuzz: {} target(s), {seconds} s each", results.len());
     eprint!("{}", table(&results));
     if record == Record::Status {
+        // A run that failed without an input to replay did not fuzz (the build broke, the
+        // fuzzer could not start): nothing to count, and no crash to record.
         let runs: Vec<status::Run> = results
             .iter()
+            .filter(|(_, outcome)| outcome.failure.is_none() || outcome.stats.artifact.is_some())
             .map(|(target, outcome)| status::Run {
                 target: target.clone(),
                 execs: outcome.stats.execs.unwrap_or(0),
