@@ -11,6 +11,9 @@ use oci_types::{Descriptor, Digest, Index, MediaType, Raw, ANNOTATION_REF_NAME};
 use crate::files::{self, Mode, GC_LOCK, INDEX_LOCK};
 use crate::{check_ref_name, Error, NotALayoutKind, Result};
 
+/// How long [`Layout::tidy`] tries a taken writers' lock again.
+const TIDY_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// An OCI image layout directory: `oci-layout`, `index.json` and `blobs/ALG/HEX`.
 ///
 /// The blobs live in an [`oci_content::LocalStore`] whose root is the layout's root, so every
@@ -241,10 +244,22 @@ impl Layout {
 
     /// Removes the store's `ingest/` directory when it is empty and no writer of this crate is
     /// at work (the writers' lock is free), so a layout looks like one written by other tools
-    /// once writes are over. Best effort: nothing happens when the lock is taken.
+    /// once writes are over. Best effort: nothing happens when the lock stays taken.
+    ///
+    /// A lock released a moment ago can still be held for a few milliseconds: a child process
+    /// that another thread of this program is starting holds a copy of every open file
+    /// description, the lock's included, from its fork until its exec closes it. So a taken
+    /// lock is tried again for up to [`TIDY_WAIT`] before giving up.
     pub(crate) fn tidy(&self) {
-        if let Ok(Some(_lock)) = files::try_lock_exclusive(&self.root, GC_LOCK) {
-            self.remove_empty_ingest_dir();
+        let deadline = std::time::Instant::now() + TIDY_WAIT;
+        loop {
+            match files::try_lock_exclusive(&self.root, GC_LOCK) {
+                Ok(Some(_lock)) => return self.remove_empty_ingest_dir(),
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                _ => return,
+            }
         }
     }
 
