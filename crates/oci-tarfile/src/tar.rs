@@ -10,6 +10,45 @@ use crate::{Error, Result};
 /// The size of a tar block.
 pub(crate) const BLOCK: u64 = 512;
 
+/// The header block of an entry written before its name and size are known: a layer streamed
+/// in one pass is named after its digest and sized by its end. A zero block holds the place
+/// ([`PendingHeader::begin`]), the data follows, and the real header is written over it once
+/// both are known ([`PendingHeader::finish`]). Until then the archive ends in an entry no
+/// reader accepts (a zero block is an end-of-archive marker), so a writer that stops half-way
+/// leaves no entry that looks complete; the caller cuts back to [`PendingHeader::start`] to
+/// undo it.
+#[derive(Debug)]
+pub(crate) struct PendingHeader {
+    start: u64,
+}
+
+impl PendingHeader {
+    /// Writes the placeholder block to `out`, whose end is at offset `start` of the archive.
+    pub(crate) fn begin(out: &mut dyn std::io::Write, start: u64) -> std::io::Result<Self> {
+        out.write_all(&[0u8; BLOCK as usize])?;
+        Ok(PendingHeader { start })
+    }
+
+    /// Where the entry begins: the offset to cut the archive back to, to undo it.
+    pub(crate) fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Writes `header` over the placeholder, then moves back to `end` (the end of the entry's
+    /// padded data, where the next entry goes).
+    pub(crate) fn finish<W: std::io::Write + std::io::Seek>(
+        self,
+        out: &mut W,
+        header: &[u8; BLOCK as usize],
+        end: u64,
+    ) -> std::io::Result<()> {
+        out.seek(std::io::SeekFrom::Start(self.start))?;
+        out.write_all(header)?;
+        out.seek(std::io::SeekFrom::Start(end))?;
+        Ok(())
+    }
+}
+
 /// The kind of an archive entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -521,5 +560,26 @@ mod tests {
         assert_eq!(pax_error(b"abc"), Some(PaxRecordError::NoLength));
         assert_eq!(pax_error(b"10 size=x\n"), Some(PaxRecordError::BadSize));
         assert_eq!(parse_pax(b"13 size=1234\n", 0).unwrap().size, Some(1234));
+    }
+
+    /// A pending header is a zero block (an end marker: no reader sees an entry) until it is
+    /// finished, and then the entry reads back as any other, the writer left at its end.
+    #[test]
+    fn a_pending_header_is_written_over_once_known() {
+        use std::io::{Seek, Write};
+        let mut out = std::io::Cursor::new(vec![7u8; 3]);
+        out.seek(std::io::SeekFrom::End(0)).unwrap();
+        let pending = PendingHeader::begin(&mut out, 3).unwrap();
+        assert_eq!(pending.start(), 3);
+        assert!(out.get_ref()[3..].iter().all(|&b| b == 0));
+        out.write_all(b"data").unwrap();
+        let end = 3 + BLOCK + 4;
+        let header = encode_fixed("a.tar", 4).unwrap();
+        pending.finish(&mut out, &header, end).unwrap();
+        assert_eq!(out.position(), end);
+        let block: &[u8; 512] = out.get_ref()[3..515].try_into().unwrap();
+        let h = parse_header(block, 3).unwrap().unwrap();
+        assert_eq!(h.size, 4);
+        assert_eq!(&out.get_ref()[515..], b"data");
     }
 }

@@ -15,7 +15,7 @@ use crate::legacy;
 use crate::limits::MAX_CONFIG_SIZE;
 use crate::reader::MANIFEST_FILE;
 use crate::tags::NameTag;
-use crate::tar::{self, Kind, BLOCK};
+use crate::tar::{self, Kind, PendingHeader, BLOCK};
 use crate::{Blob, CountedImage, Error, InvalidManifestKind, ManifestItem, Result};
 
 /// How layers are stored in the archive.
@@ -251,9 +251,12 @@ impl Output for FileOut {
         let start = core.pos;
         let keep = core.options.layers == LayerStorage::AsIs;
         let out = &mut core.out;
+        let mut pending = None;
         let result = layer_data(stream, expect, what, keep, |_| {
-            out.write_all(&[0u8; BLOCK as usize])
-                .map_err(|e| Error::io(format!("writing {what}"), e))?;
+            pending = Some(
+                PendingHeader::begin(out, start)
+                    .map_err(|e| Error::io(format!("writing {what}"), e))?,
+            );
             Ok(out)
         });
         let (stored, data_len, stream) = match result {
@@ -263,16 +266,24 @@ impl Output for FileOut {
                 return Err(e);
             }
         };
+        // `layer_data` succeeds only after it began the entry.
+        let Some(pending) = pending else {
+            core.rollback(start)?;
+            return Err(Error::io(
+                format!("writing {what}"),
+                io::Error::other("the layer entry was never begun"),
+            ));
+        };
         core.pos += BLOCK + data_len;
         // A layer that turns out to be in the archive already (a streaming layer, whose diff_id
         // was not known before it was read) is not stored twice.
         if let Some(s) = core.existing(&stored) {
-            core.rollback(start)?;
+            core.rollback(pending.start())?;
             core.blobs
                 .insert(stream.digest.clone(), (s.clone(), stream.size));
             return Ok((s, stream));
         }
-        if let Err(e) = finish_entry(core, start, &stored.path, data_len) {
+        if let Err(e) = finish_entry(core, pending, &stored.path, data_len) {
             core.broken = true;
             return Err(e);
         }
@@ -281,18 +292,19 @@ impl Output for FileOut {
     }
 }
 
-/// Pads the layer entry that began at `start`, rewrites its header and moves back to the end.
-fn finish_entry(core: &mut Core<FileOut>, start: u64, name: &str, size: u64) -> Result<()> {
+/// Pads the pending layer entry's data of `size` bytes and writes its header.
+fn finish_entry(
+    core: &mut Core<FileOut>,
+    pending: PendingHeader,
+    name: &str,
+    size: u64,
+) -> Result<()> {
     core.pad(size)?;
     let header = core.layer_header(name, size)?;
     let end = core.pos;
-    let seek = |w: &mut FileOut, to: u64| w.seek(SeekFrom::Start(to)).map(|_| ());
-    let label = &core.label;
-    let ctx = |e| Error::io(format!("writing {label}"), e);
-    seek(&mut core.out, start).map_err(ctx)?;
-    core.out.write_all(&header).map_err(ctx)?;
-    seek(&mut core.out, end).map_err(ctx)?;
-    Ok(())
+    pending
+        .finish(&mut core.out, &header, end)
+        .map_err(|e| Error::io(format!("writing {}", core.label), e))
 }
 
 impl<O: Output> Core<O> {
