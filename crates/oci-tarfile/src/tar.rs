@@ -23,10 +23,14 @@ pub(crate) struct PendingHeader {
 }
 
 impl PendingHeader {
-    /// Writes the placeholder block to `out`, whose end is at offset `start` of the archive.
-    pub(crate) fn begin(out: &mut dyn std::io::Write, start: u64) -> std::io::Result<Self> {
-        out.write_all(&[0u8; BLOCK as usize])?;
-        Ok(PendingHeader { start })
+    /// An entry to begin at offset `start` of the archive (its current end).
+    pub(crate) fn at(start: u64) -> Self {
+        PendingHeader { start }
+    }
+
+    /// Writes the placeholder block to `out`, positioned at [`PendingHeader::start`].
+    pub(crate) fn begin(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        out.write_all(&[0u8; BLOCK as usize])
     }
 
     /// Where the entry begins: the offset to cut the archive back to, to undo it.
@@ -569,7 +573,8 @@ mod tests {
         use std::io::{Seek, Write};
         let mut out = std::io::Cursor::new(vec![7u8; 3]);
         out.seek(std::io::SeekFrom::End(0)).unwrap();
-        let pending = PendingHeader::begin(&mut out, 3).unwrap();
+        let pending = PendingHeader::at(3);
+        pending.begin(&mut out).unwrap();
         assert_eq!(pending.start(), 3);
         assert!(out.get_ref()[3..].iter().all(|&b| b == 0));
         out.write_all(b"data").unwrap();

@@ -251,12 +251,11 @@ impl Output for FileOut {
         let start = core.pos;
         let keep = core.options.layers == LayerStorage::AsIs;
         let out = &mut core.out;
-        let mut pending = None;
+        let pending = PendingHeader::at(start);
         let result = layer_data(stream, expect, what, keep, |_| {
-            pending = Some(
-                PendingHeader::begin(out, start)
-                    .map_err(|e| Error::io(format!("writing {what}"), e))?,
-            );
+            pending
+                .begin(out)
+                .map_err(|e| Error::io(format!("writing {what}"), e))?;
             Ok(out)
         });
         let (stored, data_len, stream) = match result {
@@ -265,14 +264,6 @@ impl Output for FileOut {
                 core.rollback(start)?;
                 return Err(e);
             }
-        };
-        // `layer_data` succeeds only after it began the entry.
-        let Some(pending) = pending else {
-            core.rollback(start)?;
-            return Err(Error::io(
-                format!("writing {what}"),
-                io::Error::other("the layer entry was never begun"),
-            ));
         };
         core.pos += BLOCK + data_len;
         // A layer that turns out to be in the archive already (a streaming layer, whose diff_id
