@@ -57,6 +57,42 @@ fn writes_every_blob_and_an_entry_with_ref_and_platform() {
     );
 }
 
+/// A writers' lock held a moment longer by someone else (as a child process being started by
+/// another thread holds a copy of it until its exec) does not leave `ingest/` behind: the
+/// tidying after a write waits for it, briefly.
+#[test]
+fn a_lock_released_just_after_the_write_still_gets_ingest_removed() {
+    let (_dir, layout) = new_layout();
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(layout.root().join("gc.lock"))
+        .unwrap();
+    lock.lock_shared().unwrap();
+    // Released a few milliseconds after the write has recorded its ref, that is while the
+    // write is tidying up.
+    let index = layout.root().join("index.json");
+    let release = std::thread::spawn(move || {
+        let recorded = || std::fs::read_to_string(&index).is_ok_and(|s| s.contains("\"a\""));
+        while !recorded() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        drop(lock);
+    });
+    layout
+        .write_image(random::image(12, 1, 500).as_ref(), Some("a"))
+        .unwrap();
+    release.join().unwrap();
+    assert!(
+        !names(layout.root()).contains(&"ingest".to_string()),
+        "{:?}",
+        names(layout.root())
+    );
+}
+
 #[test]
 fn present_layers_are_not_even_opened() {
     let (_dir, layout) = new_layout();
