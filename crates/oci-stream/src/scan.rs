@@ -72,27 +72,7 @@ impl<'a> Bits<'a> {
     /// Makes at least 56 bits available.
     #[inline]
     fn refill(&mut self) {
-        if self.count >= 56 {
-            return;
-        }
-        let word = match self.data.get(self.next..self.next + 8) {
-            Some(b) => {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(b);
-                u64::from_le_bytes(w)
-            }
-            None => {
-                let mut w = [0u8; 8];
-                let tail = self.data.get(self.next..).unwrap_or(&[]);
-                let n = tail.len().min(8);
-                w[..n].copy_from_slice(&tail[..n]);
-                u64::from_le_bytes(w)
-            }
-        };
-        self.buf |= word << self.count;
-        let bytes = (63 - self.count) / 8;
-        self.next += bytes as usize;
-        self.count += bytes * 8;
+        refill(self.data, &mut self.buf, &mut self.count, &mut self.next);
     }
 
     /// The next `n` (at most 32) bits, without consuming them; call [`Self::refill`] first.
@@ -132,6 +112,29 @@ impl<'a> Bits<'a> {
             self.count = 0;
         }
     }
+}
+
+/// Loads whole bytes of `data` from `next` into the bit buffer `buf` (holding `count` bits)
+/// until it holds at least 56; zeros past the end of the data. Shared by [`Bits`] and the
+/// walk's hot loop, which keeps the three in locals.
+#[inline(always)]
+fn refill(data: &[u8], buf: &mut u64, count: &mut u32, next: &mut usize) {
+    if *count >= 56 {
+        return;
+    }
+    let mut w = [0u8; 8];
+    match data.get(*next..*next + 8) {
+        Some(b) => w.copy_from_slice(b),
+        None => {
+            let tail = data.get(*next..).unwrap_or(&[]);
+            let n = tail.len().min(8);
+            w[..n].copy_from_slice(&tail[..n]);
+        }
+    }
+    *buf |= u64::from_le_bytes(w) << *count;
+    let bytes = (63 - *count) / 8;
+    *next += bytes as usize;
+    *count += bytes * 8;
 }
 
 /// The bits of the fast table: codes up to this long are decoded with one look-up in a table
@@ -245,15 +248,17 @@ impl Table {
         if e != 0 {
             return Some(e);
         }
-        self.slow(bits)
+        self.slow(bits.buf)
     }
 
+    /// The entry of a code longer than [`FAST_BITS`] at the bottom of `buf` (the reader's
+    /// buffer, refilled); `None` when no code starts there.
     #[inline(never)]
-    fn slow(&self, bits: &Bits<'_>) -> Option<u32> {
+    fn slow(&self, buf: u64) -> Option<u32> {
         if self.bits <= FAST_BITS {
             return None;
         }
-        let e = *self.full.get(bits.peek(self.bits) as usize)?;
+        let e = *self.full.get((buf & ((1u64 << self.bits) - 1)) as usize)?;
         (e != 0).then_some(e)
     }
 
@@ -359,26 +364,11 @@ fn symbols(bits: &mut Bits<'_>, litlen: &Table, dist: &Table) -> Option<()> {
     let (mut buf, mut count, mut next) = (bits.buf, bits.count, bits.next);
     let found = loop {
         // 56 bits cover a literal/length code with its extra bits (15 + 5) and a distance
-        // code with its extra bits (15 + 13). The same refill as `Bits::refill`.
-        if count < 56 {
-            let mut w = [0u8; 8];
-            match data.get(next..next + 8) {
-                Some(b) => w.copy_from_slice(b),
-                None => {
-                    let tail = data.get(next..).unwrap_or(&[]);
-                    let n = tail.len().min(8);
-                    w[..n].copy_from_slice(&tail[..n]);
-                }
-            }
-            buf |= u64::from_le_bytes(w) << count;
-            let bytes = (63 - count) / 8;
-            next += bytes as usize;
-            count += bytes * 8;
-        }
+        // code with its extra bits (15 + 13).
+        refill(data, &mut buf, &mut count, &mut next);
         let mut e = lfast[(buf & MASK) as usize];
         if e == 0 {
-            (bits.buf, bits.count, bits.next) = (buf, count, next);
-            match litlen.slow(bits) {
+            match litlen.slow(buf) {
                 Some(x) => e = x,
                 None => break None,
             }
@@ -391,8 +381,7 @@ fn symbols(bits: &mut Bits<'_>, litlen: &Table, dist: &Table) -> Option<()> {
             }
             let mut d = dfast[(buf & MASK) as usize];
             if d == 0 {
-                (bits.buf, bits.count, bits.next) = (buf, count, next);
-                match dist.slow(bits) {
+                match dist.slow(buf) {
                     Some(x) => d = x,
                     None => break None,
                 }
