@@ -354,7 +354,8 @@ pub(crate) fn ends(data: &[u8]) -> Option<Ends> {
 /// The hot loop of the walk (one iteration per symbol of the stream): the bit buffer is kept
 /// in locals, which the compiler holds in registers (through `&mut Bits` it stored them back
 /// to memory on every symbol), and a distance code is looked up only after a length code.
-/// Together that made the walk about 30% cheaper.
+/// Together that made the walk about 30% cheaper. (Looking a distance up after every symbol
+/// and skipping its bits only after a length, without a branch, measured no faster.)
 fn symbols(bits: &mut Bits<'_>, litlen: &Table, dist: &Table) -> Option<()> {
     const MASK: u64 = (1 << FAST_BITS) - 1;
     let data = bits.data;
@@ -363,10 +364,16 @@ fn symbols(bits: &mut Bits<'_>, litlen: &Table, dist: &Table) -> Option<()> {
     let dfast: &[u32; 1 << FAST_BITS] = dist.fast.as_slice().try_into().ok()?;
     let (mut buf, mut count, mut next) = (bits.buf, bits.count, bits.next);
     let found = loop {
-        // 56 bits cover a literal/length code with its extra bits (15 + 5) and a distance
-        // code with its extra bits (15 + 13).
-        refill(data, &mut buf, &mut count, &mut next);
+        // The fast look-up reads bits already in the buffer (a code's worth is kept there),
+        // so it does not wait for the refill's load, which comes after it: the bytes that
+        // load reads were chosen by the previous iteration. That made the walk about 15%
+        // cheaper. After the refill 56 bits cover a literal/length code with its extra bits
+        // (15 + 5) and a distance code with its extra bits (15 + 13).
+        if count < MAX_BITS {
+            refill(data, &mut buf, &mut count, &mut next);
+        }
         let mut e = lfast[(buf & MASK) as usize];
+        refill(data, &mut buf, &mut count, &mut next);
         if e == 0 {
             match litlen.slow(buf) {
                 Some(x) => e = x,
