@@ -143,12 +143,24 @@ pub(super) fn lock_existing(dir: &Path, reference: &str) -> Result<Option<File>>
 }
 
 /// Takes the lock of a damaged ingest directory for its removal, creating an empty `data`
-/// when there is none (a directory whose removal was interrupted has lost it). `Ok(None)` when
-/// a writer holds the lock or the directory is gone.
-pub(super) fn lock_damaged(dir: &Path) -> Result<Option<File>> {
+/// when there is none (a directory whose removal was interrupted has lost it); the flag says
+/// whether it did. `Ok(None)` when a writer holds the lock or the directory is gone.
+pub(super) fn lock_damaged(dir: &Path) -> Result<Option<(File, bool)>> {
     let data = dir.join(DATA);
-    let file = match open_data(&data) {
-        Ok(f) => f,
+    let created = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&data);
+    let (file, created) = match created {
+        Ok(f) => (f, true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            match OpenOptions::new().read(true).write(true).open(&data) {
+                Ok(f) => (f, false),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(Error::io("open", &data, e)),
+            }
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("open", &data, e)),
     };
@@ -158,7 +170,7 @@ pub(super) fn lock_damaged(dir: &Path) -> Result<Option<File>> {
     if !same_file(&file, &data).map_err(|e| Error::io("stat", &data, e))? {
         return Ok(None);
     }
-    Ok(Some(file))
+    Ok(Some((file, created)))
 }
 
 /// What a locked writer found in its ingest directory.

@@ -115,11 +115,14 @@ impl LocalStore {
             {
                 continue;
             }
-            let Some(lock) = ingest::lock_damaged(&dir)? else {
+            let Some((lock, created_data)) = ingest::lock_damaged(&dir)? else {
                 continue;
             };
-            // A writer may have finished setting the ingest up before we took the lock.
-            if ingest::read_status(&dir, None).is_ok() {
+            // A writer may have finished setting the ingest up before we took the lock. Not
+            // when the `data` is the empty one we just created: then the status reads only
+            // because of it (a commit killed after it moved `data` into place leaves `ref`
+            // and the timestamps), and the directory is still damaged.
+            if !created_data && ingest::read_status(&dir, None).is_ok() {
                 continue;
             }
             fsutil::remove_tree(&dir)?;

@@ -190,6 +190,14 @@ fn damaged_ingests_are_removed_and_live_or_whole_ones_kept() {
     fs::create_dir_all(&torn_removal).unwrap();
     fs::write(torn_removal.join("startedat"), "2024-05-01T12:00:00Z").unwrap();
     fs::write(torn_removal.join("updatedat"), "2024-05-01T12:00:00Z").unwrap();
+    // A commit killed after it moved `data` into place, while it removed the rest: `ref` and
+    // the timestamps are left, and only the `data` the pruner creates to lock would make the
+    // status readable.
+    let torn_commit = store.ingest_path("torn-commit");
+    fs::create_dir_all(&torn_commit).unwrap();
+    fs::write(torn_commit.join("ref"), "torn-commit").unwrap();
+    fs::write(torn_commit.join("startedat"), "2024-05-01T12:00:00Z").unwrap();
+    fs::write(torn_commit.join("updatedat"), "2024-05-01T12:00:00Z").unwrap();
     // A whole abandoned ingest (abort's business, not this one's) and a live writer.
     let mut whole = store.writer(WriterOpts::new("whole")).unwrap();
     whole.write_all(b"kept").unwrap();
@@ -200,10 +208,14 @@ fn damaged_ingests_are_removed_and_live_or_whole_ones_kept() {
     let live_damaged = store.writer(WriterOpts::new("live-damaged")).unwrap();
     fs::remove_file(store.ingest_path("live-damaged").join("startedat")).unwrap();
 
-    let mut want = vec![ingest_name("torn-setup"), ingest_name("torn-removal")];
+    let mut want = vec![
+        ingest_name("torn-setup"),
+        ingest_name("torn-removal"),
+        ingest_name("torn-commit"),
+    ];
     want.sort();
     assert_eq!(store.remove_damaged_ingests().unwrap(), want);
-    assert!(!torn_setup.exists() && !torn_removal.exists());
+    assert!(!torn_setup.exists() && !torn_removal.exists() && !torn_commit.exists());
     let mut refs: Vec<String> = store
         .list_statuses(&[])
         .unwrap()
