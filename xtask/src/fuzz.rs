@@ -41,6 +41,9 @@ const USAGE: &str = "usage: cargo xtask fuzz TARGET [SECONDS] | fuzz all [SECOND
 /// The record of every campaign: cumulative executions per target (module `status`).
 pub(crate) const STATUS_FILE: &str = "fuzz/STATUS.md";
 
+/// `ASAN_OPTIONS` for campaigns; see [`campaign_asan_options`].
+const CAMPAIGN_ASAN_OPTIONS: &str = "quarantine_size_mb=0";
+
 /// `cargo xtask fuzz ARGS`.
 pub(crate) fn main(root: &Path, args: &[String]) -> Result<()> {
     let (target, rest) = match args.split_first() {
@@ -457,6 +460,22 @@ fn campaign_tmpdir() -> Option<String> {
     shm.is_dir().then(|| shm.display().to_string())
 }
 
+/// The address sanitizer's options for a campaign when `ASAN_OPTIONS` is not set: no
+/// quarantine (ASan's default holds back 256 MiB of freed memory, so that a use after free
+/// lands on poisoned bytes rather than on a new allocation). The targets allocate and free
+/// many short-lived buffers per input, and passing them all through the quarantine slows
+/// them: side by side from the same corpus, `filter` ran 414 executions/s with the default
+/// and 514 with an 8 MiB quarantine (600 s each), then 373 with 8 MiB and 483 with none
+/// (1,800 s each). What the campaigns look for is kept: our crates forbid unsafe code, so a
+/// use after free could only come from a dependency's unsafe code; out-of-bounds accesses
+/// still hit ASan's redzones, and its malloc hooks still report an allocation over
+/// `-rss_limit_mb`. The CI smoke keeps ASan's defaults.
+fn campaign_asan_options() -> Option<&'static str> {
+    std::env::var_os("ASAN_OPTIONS")
+        .is_none()
+        .then_some(CAMPAIGN_ASAN_OPTIONS)
+}
+
 /// [`run_one`], with the failures to start as errors.
 fn try_run_one(root: &Path, target: &str, seconds: u64, record: Record) -> Result<Ran> {
     let scratch = PathBuf::from("fuzz/target/corpus").join(target);
@@ -481,6 +500,9 @@ fn try_run_one(root: &Path, target: &str, seconds: u64, record: Record) -> Resul
     if record == Record::Status {
         if let Some(tmp) = campaign_tmpdir() {
             cmd = cmd.env("TMPDIR", &tmp);
+        }
+        if let Some(options) = campaign_asan_options() {
+            cmd = cmd.env("ASAN_OPTIONS", options);
         }
     }
 
