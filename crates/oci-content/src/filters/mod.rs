@@ -5,7 +5,9 @@
 //! `FIELDPATH[OPERATOR VALUE]`. A field path is fields joined by `.`; a field is
 //! `[A-Za-z0-9_]+` or a `"`-quoted string (Go escapes), so `labels."a.b/c"` names the label
 //! `a.b/c` and `labels.a.b` names `a.b` too. The operators are `==`, `!=` and `~=` (a regular
-//! expression, [`regex`] syntax); without one, the selector tests that the field is present.
+//! expression with the meaning Go's `regexp` gives it, as containerd's: `\d`, `\s`, `\w` and
+//! `\b` are ASCII, `.`, `(?i)` and `\pL` Unicode; unanchored); without one, the selector tests
+//! that the field is present.
 //! A value is a run of characters up to `,` or white space, or a quoted string; after `~=` it
 //! may also be quoted with `/` or `|`. Several filters match when any of them does.
 //!
@@ -28,7 +30,12 @@
 //! Differences from containerd: an invalid regular expression is an error when parsing
 //! (containerd accepts it and matches nothing); escapes that yield bytes which are not UTF-8
 //! are rejected; "graphic" characters of bare values are approximated as non-control ones.
+//! The expressions are compiled by the [`regex`] crate, which reads RE2's syntax as Go does,
+//! with its own additions: what only it gives a meaning (class operations such as
+//! `[a-z&&[^x]]`, `\<`, `\b{start}`, the `x` and `u` flags) means something else or nothing
+//! to Go, and Go's `\Q...\E` is an error here.
 
+mod goregex;
 mod parser;
 mod quote;
 mod scanner;
@@ -100,7 +107,7 @@ impl Selector {
     }
 
     fn compile(&mut self) -> Result<(), regex::Error> {
-        let re = regex::RegexBuilder::new(&self.value)
+        let re = regex::RegexBuilder::new(&goregex::ascii_perl_classes(&self.value))
             .size_limit(REGEX_SIZE_LIMIT)
             .build()?;
         self.re = Some(re);
