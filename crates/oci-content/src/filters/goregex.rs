@@ -78,8 +78,8 @@ impl Edits {
         if matches!(assertion.kind, StartLine | StartText | EndLine | EndText) {
             return;
         }
-        // `\b`, `\B` and the `regex` crate's own `\b{start}`, `\<` and the like (which Go
-        // does not accept): all word boundaries, made ASCII.
+        // `\b`, `\B` and the `regex` crate's own `\b{start}`, `\<` and the like (to Go, a
+        // boundary and the literal `{start}`, a literal `<`): all word boundaries, made ASCII.
         self.0.push((assertion.span, Edit::Ascii));
     }
 }
