@@ -41,7 +41,7 @@ const USAGE: &str = "usage: cargo xtask fuzz TARGET [SECONDS] | fuzz all [SECOND
 /// The record of every campaign: cumulative executions per target (module `status`).
 pub(crate) const STATUS_FILE: &str = "fuzz/STATUS.md";
 
-/// `ASAN_OPTIONS` for campaigns; see [`campaign_asan_options`].
+/// `ASAN_OPTIONS` for campaigns; see [`asan_options`].
 const CAMPAIGN_ASAN_OPTIONS: &str = "quarantine_size_mb=0";
 
 /// `cargo xtask fuzz ARGS`.
@@ -161,29 +161,54 @@ fn parse_seconds(s: &str) -> Result<u64> {
     }
 }
 
-/// `cargo fuzz` with what the stable toolchain needs. ASan's ODR check is off: libdeflate
-/// (through oci-stream, in the oci-copy target) defines its static tables in several
-/// compilation units on purpose, which ASan reports as an ODR violation before any input runs.
-fn cargo_fuzz(root: &Path) -> Cmd {
-    let asan = std::env::var("ASAN_OPTIONS").unwrap_or_default();
-    let asan = if asan.contains("detect_odr_violation") {
-        asan
-    } else if asan.is_empty() {
-        "detect_odr_violation=0".to_owned()
-    } else {
-        format!("{asan}:detect_odr_violation=0")
-    };
+/// `cargo fuzz` with what the stable toolchain needs, and `ASAN_OPTIONS` from
+/// [`asan_options`] (a campaign's when `campaign` is set).
+fn cargo_fuzz(root: &Path, campaign: bool) -> Cmd {
+    let inherited = std::env::var("ASAN_OPTIONS").ok();
     Cmd::cargo(root)
         .env("RUSTC_BOOTSTRAP", "1")
-        .env("ASAN_OPTIONS", &asan)
+        .env(
+            "ASAN_OPTIONS",
+            &asan_options(inherited.as_deref(), campaign),
+        )
         .arg("fuzz")
+}
+
+/// The address sanitizer's options: the caller's `ASAN_OPTIONS`, or for a campaign
+/// [`CAMPAIGN_ASAN_OPTIONS`] when the caller set none, always with ASan's ODR check off.
+/// libdeflate (through oci-stream, in the oci-copy target) defines its static tables in
+/// several compilation units on purpose, which ASan reports as an ODR violation before any
+/// input runs.
+///
+/// Why campaigns run without a quarantine: ASan's default holds back 256 MiB of freed
+/// memory, so that a use after free lands on poisoned bytes rather than on a new allocation.
+/// The targets allocate and free many short-lived buffers per input, and passing them all
+/// through the quarantine slows them: side by side from the same corpus, `filter` ran 414
+/// executions/s with the default and 514 with an 8 MiB quarantine (600 s each), then 373
+/// with 8 MiB and 483 with none (1,800 s each). What the campaigns look for is kept: our
+/// crates forbid unsafe code, so a use after free could only come from a dependency's unsafe
+/// code; out-of-bounds accesses still hit ASan's redzones, and its malloc hooks still report
+/// an allocation over `-rss_limit_mb`. The CI smoke keeps ASan's defaults.
+fn asan_options(inherited: Option<&str>, campaign: bool) -> String {
+    let base = match inherited {
+        Some(set) => set,
+        None if campaign => CAMPAIGN_ASAN_OPTIONS,
+        None => "",
+    };
+    if base.contains("detect_odr_violation") {
+        base.to_owned()
+    } else if base.is_empty() {
+        "detect_odr_violation=0".to_owned()
+    } else {
+        format!("{base}:detect_odr_violation=0")
+    }
 }
 
 /// Builds `targets` (all of them in one cargo run), then runs each for `seconds`, then
 /// prints a table of their exec stats (and, for campaigns, adds them to [`STATUS_FILE`]).
 /// Fails if any target failed, after running all.
 fn run_targets(root: &Path, targets: &[String], seconds: u64, record: Record) -> Result<()> {
-    let mut build = cargo_fuzz(root).arg("build");
+    let mut build = cargo_fuzz(root, false).arg("build");
     if let [only] = targets {
         build = build.arg(only);
     }
@@ -283,7 +308,7 @@ fn cmin(root: &Path, args: &[String]) -> Result<()> {
     if !cargo_fuzz_installed(root) {
         return Err("cargo-fuzz is not installed (install: cargo install cargo-fuzz)".into());
     }
-    cargo_fuzz(root).arg("build").run()?;
+    cargo_fuzz(root, false).arg("build").run()?;
     for target in &chosen {
         let committed = root.join("fuzz/corpus").join(target);
         let scratch = PathBuf::from("fuzz/target/corpus").join(target);
@@ -299,7 +324,7 @@ fn cmin(root: &Path, args: &[String]) -> Result<()> {
             fs::copy(path, root.join(&merged).join(name))
                 .map_err(|e| format!("copying {}: {e}", path.display()))?;
         }
-        cargo_fuzz(root)
+        cargo_fuzz(root, false)
             .args(["run", target.as_str()])
             .arg(path_arg(&merged))
             .arg(format!("fuzz/corpus/{target}"))
@@ -460,22 +485,6 @@ fn campaign_tmpdir() -> Option<String> {
     shm.is_dir().then(|| shm.display().to_string())
 }
 
-/// The address sanitizer's options for a campaign when `ASAN_OPTIONS` is not set: no
-/// quarantine (ASan's default holds back 256 MiB of freed memory, so that a use after free
-/// lands on poisoned bytes rather than on a new allocation). The targets allocate and free
-/// many short-lived buffers per input, and passing them all through the quarantine slows
-/// them: side by side from the same corpus, `filter` ran 414 executions/s with the default
-/// and 514 with an 8 MiB quarantine (600 s each), then 373 with 8 MiB and 483 with none
-/// (1,800 s each). What the campaigns look for is kept: our crates forbid unsafe code, so a
-/// use after free could only come from a dependency's unsafe code; out-of-bounds accesses
-/// still hit ASan's redzones, and its malloc hooks still report an allocation over
-/// `-rss_limit_mb`. The CI smoke keeps ASan's defaults.
-fn campaign_asan_options() -> Option<&'static str> {
-    std::env::var_os("ASAN_OPTIONS")
-        .is_none()
-        .then_some(CAMPAIGN_ASAN_OPTIONS)
-}
-
 /// [`run_one`], with the failures to start as errors.
 fn try_run_one(root: &Path, target: &str, seconds: u64, record: Record) -> Result<Ran> {
     let scratch = PathBuf::from("fuzz/target/corpus").join(target);
@@ -484,7 +493,7 @@ fn try_run_one(root: &Path, target: &str, seconds: u64, record: Record) -> Resul
     for dir in [&root.join(&scratch), &logs] {
         fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let mut cmd = cargo_fuzz(root)
+    let mut cmd = cargo_fuzz(root, record == Record::Status)
         .args(["run", target])
         .arg(path_arg(&scratch));
     if root.join(&seeds).is_dir() {
@@ -500,9 +509,6 @@ fn try_run_one(root: &Path, target: &str, seconds: u64, record: Record) -> Resul
     if record == Record::Status {
         if let Some(tmp) = campaign_tmpdir() {
             cmd = cmd.env("TMPDIR", &tmp);
-        }
-        if let Some(options) = campaign_asan_options() {
-            cmd = cmd.env("ASAN_OPTIONS", options);
         }
     }
 
@@ -650,6 +656,27 @@ stat::peak_rss_mb:              263
         assert!(!is_progress_noise(
             "thread '<unnamed>' panicked at src/reference.rs:27:9:"
         ));
+    }
+
+    #[test]
+    fn asan_options_keep_the_callers_and_turn_the_odr_check_off() {
+        assert_eq!(asan_options(None, false), "detect_odr_violation=0");
+        assert_eq!(
+            asan_options(None, true),
+            "quarantine_size_mb=0:detect_odr_violation=0"
+        );
+        // What the caller set wins over the campaign's default, in a campaign too.
+        for campaign in [false, true] {
+            assert_eq!(
+                asan_options(Some("halt_on_error=1"), campaign),
+                "halt_on_error=1:detect_odr_violation=0"
+            );
+            assert_eq!(
+                asan_options(Some("detect_odr_violation=1"), campaign),
+                "detect_odr_violation=1"
+            );
+            assert_eq!(asan_options(Some(""), campaign), "detect_odr_violation=0");
+        }
     }
 
     #[test]
