@@ -9,10 +9,21 @@
 //! each word-boundary assertion is made ASCII with `(?-u:...)`. Everything else is left as
 //! written, so case folding under `(?i)` applies to the rewritten classes exactly as Go's
 //! parser applies it to its own (`(?i)\w` matches the Kelvin sign `K` in both).
+//!
+//! One more rewrite keeps compiling as fast as the `regex` crate's own classes: in a bracketed
+//! class that holds a negated Perl class (`[a\W]`), the other members are bracketed too
+//! (`[[a][^0-9A-Za-z_]]`), which matches the same. Under `(?i)` the `regex` crate folds a
+//! bracketed class's members together, one code point at a time, unless each is already
+//! folded; a nested class comes out folded, a literal does not, and `[^0-9A-Za-z_]` runs to
+//! U+10FFFF. Unwrapped, `(?i)^[^\W\d_][\w.-]*$` took 9.4 ms to parse, 11 times the `regex`
+//! crate's 0.83 ms for its Unicode classes; wrapped, 71 µs (`cargo bench -p oci-content
+//! --bench filters`).
 
 use std::borrow::Cow;
 
-use regex_syntax::ast::{self, Assertion, Ast, ClassPerl, ClassPerlKind, ClassSetItem, Span};
+use regex_syntax::ast::{
+    self, Assertion, Ast, ClassPerl, ClassPerlKind, ClassSetItem, ClassSetUnion,
+};
 
 /// `pattern` with Go's ASCII Perl classes and word boundaries spelled out for the `regex`
 /// crate. A pattern that does not parse is returned as written: compiling it reports the
@@ -23,19 +34,26 @@ pub(super) fn ascii_perl_classes(pattern: &str) -> Cow<'_, str> {
     };
     // The visitor keeps its own stack on the heap, so a deeply nested pattern (up to the
     // parser's nest limit) cannot overflow ours.
-    let edits = ast::visit(&parsed, Edits::default()).unwrap_or_else(|never| match never {});
-    if edits.0.is_empty() {
+    let visitor = Edits {
+        pattern,
+        edits: Vec::new(),
+    };
+    let mut edits = ast::visit(&parsed, visitor)
+        .unwrap_or_else(|never| match never {})
+        .edits;
+    if edits.is_empty() {
         return Cow::Borrowed(pattern);
     }
-    let mut edits = edits.0;
-    edits.sort_by_key(|(span, _)| span.start.offset);
+    // Stable: edits at one offset stay in the order they were made (a `]` closing one
+    // member before the `[` opening the next).
+    edits.sort_by_key(|&(start, _, _)| start);
     let mut out = String::with_capacity(pattern.len() + 16 * edits.len());
     let mut at = 0;
-    for (span, edit) in edits {
-        let (start, end) = (span.start.offset, span.end.offset);
+    for (start, end, edit) in edits {
         out.push_str(&pattern[at..start]);
         match edit {
             Edit::Replace(text) => out.push_str(&text),
+            Edit::Insert(text) => out.push_str(text),
             Edit::Ascii => {
                 out.push_str("(?-u:");
                 out.push_str(&pattern[start..end]);
@@ -48,19 +66,24 @@ pub(super) fn ascii_perl_classes(pattern: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// What becomes of each Perl class and word boundary, by span. These nodes are leaves, so
-/// their spans never overlap.
-#[derive(Default)]
-struct Edits(Vec<(Span, Edit)>);
+/// What becomes of the pattern, as edits of its byte ranges `start..end`. Replaced ranges
+/// are leaves (Perl classes, word boundaries, a literal `^`) and insertions are empty, so no
+/// two edits overlap.
+struct Edits<'p> {
+    pattern: &'p str,
+    edits: Vec<(usize, usize, Edit)>,
+}
 
 enum Edit {
     /// Replaced with this text.
     Replace(String),
+    /// This text inserted (the range is empty).
+    Insert(&'static str),
     /// Wrapped in `(?-u:...)`.
     Ascii,
 }
 
-impl Edits {
+impl Edits<'_> {
     fn perl(&mut self, class: &ClassPerl) {
         let members = match class.kind {
             ClassPerlKind::Digit => "0-9",
@@ -69,8 +92,12 @@ impl Edits {
             ClassPerlKind::Word => "0-9A-Za-z_",
         };
         let caret = if class.negated { "^" } else { "" };
-        self.0
-            .push((class.span, Edit::Replace(format!("[{caret}{members}]"))));
+        let span = class.span;
+        self.edits.push((
+            span.start.offset,
+            span.end.offset,
+            Edit::Replace(format!("[{caret}{members}]")),
+        ));
     }
 
     fn assertion(&mut self, assertion: &Assertion) {
@@ -80,15 +107,41 @@ impl Edits {
         }
         // `\b`, `\B` and the `regex` crate's own `\b{start}`, `\<` and the like (to Go, a
         // boundary and the literal `{start}`, a literal `<`): all word boundaries, made ASCII.
-        self.0.push((assertion.span, Edit::Ascii));
+        let span = assertion.span;
+        self.edits
+            .push((span.start.offset, span.end.offset, Edit::Ascii));
+    }
+
+    /// Brackets each run of members between the negated Perl classes of a class that holds
+    /// one (see the module docs for why).
+    fn union(&mut self, union: &ClassSetUnion) {
+        let negated_perl =
+            |item: &ClassSetItem| matches!(item, ClassSetItem::Perl(class) if class.negated);
+        if !union.items.iter().any(negated_perl) {
+            return;
+        }
+        for run in union.items.split(negated_perl) {
+            let (Some(first), Some(last)) = (run.first(), run.last()) else {
+                continue;
+            };
+            let (start, end) = (first.span().start.offset, last.span().end.offset);
+            if self.pattern[start..].starts_with('^') {
+                // `[^` would negate the new class: the caret is escaped instead.
+                self.edits
+                    .push((start, start + 1, Edit::Replace(r"[\^".to_owned())));
+            } else {
+                self.edits.push((start, start, Edit::Insert("[")));
+            }
+            self.edits.push((end, end, Edit::Insert("]")));
+        }
     }
 }
 
-impl ast::Visitor for Edits {
-    type Output = Edits;
+impl<'p> ast::Visitor for Edits<'p> {
+    type Output = Edits<'p>;
     type Err = std::convert::Infallible;
 
-    fn finish(self) -> Result<Edits, Self::Err> {
+    fn finish(self) -> Result<Edits<'p>, Self::Err> {
         Ok(self)
     }
 
@@ -102,8 +155,10 @@ impl ast::Visitor for Edits {
     }
 
     fn visit_class_set_item_pre(&mut self, item: &ClassSetItem) -> Result<(), Self::Err> {
-        if let ClassSetItem::Perl(class) = item {
-            self.perl(class);
+        match item {
+            ClassSetItem::Perl(class) => self.perl(class),
+            ClassSetItem::Union(union) => self.union(union),
+            _ => {}
         }
         Ok(())
     }
@@ -151,6 +206,17 @@ mod tests {
             (r"^\p{Greek}+$", "αβγ", true),
             (r"^.$", "é", true),
             (r"(?x) ^ \s $ ", " ", true), // the rewritten class survives (?x)
+            // The members bracketed beside a negated Perl class keep their meaning.
+            (r"^[\W^]$", "^", true),
+            (r"^[\W^]$", "a", false),
+            (r"^[]\W]$", "]", true),
+            (r"^[^\W^a]$", "a", false),
+            (r"^[^\W^a]$", "b", true),
+            (r"(?i)^[a-c\D]$", "B", true),
+            (r"(?i)^[^a-c\D]$", "7", true),
+            (r"(?i)^[^a-c\D]$", "B", false),
+            (r"(?i)^[\W&&[^x]]$", "X", false),
+            (r"(?i)^[\W&&[^x]]$", "é", true),
         ];
         for &(pattern, haystack, want) in cases {
             assert_eq!(
@@ -158,6 +224,24 @@ mod tests {
                 want,
                 "{pattern:?} on {haystack:?}"
             );
+        }
+    }
+
+    /// Beside a negated Perl class, the other members of a class are bracketed, each run
+    /// apart, so that each is case-folded alone (see the module docs).
+    #[test]
+    fn members_beside_a_negated_perl_class_are_bracketed() {
+        let cases = [
+            (r"(?i)[a\W]", r"(?i)[[a][^0-9A-Za-z_]]"),
+            (r"[a\Wb-c\D\pL]", r"[[a][^0-9A-Za-z_][b-c][^0-9][\pL]]"),
+            (r"[\W^a]", r"[[^0-9A-Za-z_][\^a]]"),
+            (r"[^\W\d]", r"[^[^0-9A-Za-z_][[0-9]]]"),
+            (r"[\W&&[a\S]]", r"[[^0-9A-Za-z_]&&[[a][^\t\n\x0C\r\x20]]]"),
+            // Without a negated Perl class, nothing is bracketed.
+            (r"[a\w]", r"[a[0-9A-Za-z_]]"),
+        ];
+        for (pattern, want) in cases {
+            assert_eq!(ascii_perl_classes(pattern), want, "{pattern:?}");
         }
     }
 

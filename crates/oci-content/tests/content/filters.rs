@@ -45,6 +45,9 @@ const PATTERNS: &[&str] = &[
     r"(?s)^.$",
     r"^[[:alpha:]]+$",
     r"(?i)^[[:upper:]]+$",
+    // Members bracketed beside a negated Perl class (goregex.rs), with and without (?i).
+    r"^[^\W\d]+$",
+    r"(?i)^[é\W]+$",
 ];
 
 #[test]
