@@ -18,31 +18,52 @@
 //! U+10FFFF. Unwrapped, `(?i)^[^\W\d_][\w.-]*$` took 9.4 ms to parse, 11 times the `regex`
 //! crate's 0.83 ms for its Unicode classes; wrapped, 71 µs (`cargo bench -p oci-content
 //! --bench filters`).
+//!
+//! Go also refuses repetitions of more than 1,000 copies, nested ones multiplied
+//! (`a{1001}`, `((a{10}){10}){11}`; `{0}` starts the count again), which the `regex` crate
+//! takes up to its size limit; they are refused here too.
 
 use std::borrow::Cow;
 
 use regex_syntax::ast::{
-    self, Assertion, Ast, ClassPerl, ClassPerlKind, ClassSetItem, ClassSetUnion,
+    self, Assertion, Ast, ClassPerl, ClassPerlKind, ClassSetItem, ClassSetUnion, Repetition,
+    RepetitionKind, RepetitionRange,
 };
 
+/// Most copies of anything that nested repetitions may make, as in Go's `regexp/syntax`.
+const MAX_REPEAT: u32 = 1000;
+
+/// A repetition Go refuses: more than [`MAX_REPEAT`] copies, nested counts multiplied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct InvalidRepeat {
+    /// The repetition operator as written (`{1001}`).
+    pub(super) op: String,
+}
+
+impl std::fmt::Display for InvalidRepeat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Go's words.
+        write!(f, "invalid repeat count: `{}`", self.op)
+    }
+}
+
 /// `pattern` with Go's ASCII Perl classes and word boundaries spelled out for the `regex`
-/// crate. A pattern that does not parse is returned as written: compiling it reports the
-/// error.
-pub(super) fn ascii_perl_classes(pattern: &str) -> Cow<'_, str> {
+/// crate, or the repetition Go would refuse. A pattern that does not parse is returned as
+/// written: compiling it reports the error.
+pub(super) fn ascii_perl_classes(pattern: &str) -> Result<Cow<'_, str>, InvalidRepeat> {
     let Ok(parsed) = ast::parse::Parser::new().parse(pattern) else {
-        return Cow::Borrowed(pattern);
+        return Ok(Cow::Borrowed(pattern));
     };
     // The visitor keeps its own stack on the heap, so a deeply nested pattern (up to the
     // parser's nest limit) cannot overflow ours.
     let visitor = Edits {
         pattern,
         edits: Vec::new(),
+        copies: Vec::new(),
     };
-    let mut edits = ast::visit(&parsed, visitor)
-        .unwrap_or_else(|never| match never {})
-        .edits;
+    let mut edits = ast::visit(&parsed, visitor)?.edits;
     if edits.is_empty() {
-        return Cow::Borrowed(pattern);
+        return Ok(Cow::Borrowed(pattern));
     }
     // Stable: edits at one offset stay in the order they were made (a `]` closing one
     // member before the `[` opening the next).
@@ -63,7 +84,7 @@ pub(super) fn ascii_perl_classes(pattern: &str) -> Cow<'_, str> {
         at = end;
     }
     out.push_str(&pattern[at..]);
-    Cow::Owned(out)
+    Ok(Cow::Owned(out))
 }
 
 /// What becomes of the pattern, as edits of its byte ranges `start..end`. Replaced ranges
@@ -72,6 +93,9 @@ pub(super) fn ascii_perl_classes(pattern: &str) -> Cow<'_, str> {
 struct Edits<'p> {
     pattern: &'p str,
     edits: Vec<(usize, usize, Edit)>,
+    /// The counted repetitions around the node being visited: copies, where the operator
+    /// is, and how many copies of what is inside the repetitions down to there still allow.
+    copies: Vec<(u32, (usize, usize), u32)>,
 }
 
 enum Edit {
@@ -112,6 +136,53 @@ impl Edits<'_> {
             .push((span.start.offset, span.end.offset, Edit::Ascii));
     }
 
+    /// Go's limit on repetitions (`repeatIsValid` in `regexp/syntax`): counts of at most
+    /// [`MAX_REPEAT`], and along any path of nested counted repetitions a product of at
+    /// most that. A repetition of zero copies is not looked into, so below it the count
+    /// starts again. `*`, `+` and `?` do not count.
+    fn repetition(&mut self, repetition: &Repetition) -> Result<(), InvalidRepeat> {
+        let RepetitionKind::Range(range) = &repetition.op.kind else {
+            return Ok(());
+        };
+        let (min, max) = match *range {
+            RepetitionRange::Exactly(n) => (n, Some(n)),
+            RepetitionRange::AtLeast(n) => (n, None),
+            RepetitionRange::Bounded(m, n) => (m, Some(n)),
+        };
+        let span = repetition.op.span;
+        let op = (span.start.offset, span.end.offset);
+        let copies = max.unwrap_or(min);
+        let allowed = self
+            .copies
+            .last()
+            .map_or(MAX_REPEAT, |&(_, _, allowed)| allowed);
+        if min > MAX_REPEAT || max.is_some_and(|n| n > MAX_REPEAT) {
+            return Err(self.invalid(op));
+        }
+        if copies > allowed {
+            // Go names the innermost repetition around this one whose copies, multiplied
+            // down to here, are too many.
+            let mut product = u64::from(copies);
+            for &(count, outer, _) in self.copies.iter().rev() {
+                product *= u64::from(count);
+                if product > u64::from(MAX_REPEAT) {
+                    return Err(self.invalid(outer));
+                }
+            }
+            return Err(self.invalid(op));
+        }
+        // Nothing inside `{0}` is copied, so below it the count starts again.
+        let left = allowed.checked_div(copies).unwrap_or(MAX_REPEAT);
+        self.copies.push((copies, op, left));
+        Ok(())
+    }
+
+    fn invalid(&self, (start, end): (usize, usize)) -> InvalidRepeat {
+        InvalidRepeat {
+            op: self.pattern[start..end].to_owned(),
+        }
+    }
+
     /// Brackets each run of members between the negated Perl classes of a class that holds
     /// one (see the module docs for why).
     fn union(&mut self, union: &ClassSetUnion) {
@@ -139,7 +210,7 @@ impl Edits<'_> {
 
 impl<'p> ast::Visitor for Edits<'p> {
     type Output = Edits<'p>;
-    type Err = std::convert::Infallible;
+    type Err = InvalidRepeat;
 
     fn finish(self) -> Result<Edits<'p>, Self::Err> {
         Ok(self)
@@ -149,7 +220,17 @@ impl<'p> ast::Visitor for Edits<'p> {
         match ast {
             Ast::ClassPerl(class) => self.perl(class),
             Ast::Assertion(assertion) => self.assertion(assertion),
+            Ast::Repetition(repetition) => self.repetition(repetition)?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    fn visit_post(&mut self, ast: &Ast) -> Result<(), Self::Err> {
+        if let Ast::Repetition(repetition) = ast {
+            if let RepetitionKind::Range(_) = repetition.op.kind {
+                self.copies.pop();
+            }
         }
         Ok(())
     }
@@ -171,7 +252,7 @@ mod tests {
     use super::ascii_perl_classes;
 
     fn go(pattern: &str) -> regex::Regex {
-        regex::Regex::new(&ascii_perl_classes(pattern))
+        regex::Regex::new(&ascii_perl_classes(pattern).unwrap())
             .unwrap_or_else(|e| panic!("{pattern:?}: {e}"))
     }
 
@@ -241,7 +322,44 @@ mod tests {
             (r"[a\w]", r"[a[0-9A-Za-z_]]"),
         ];
         for (pattern, want) in cases {
-            assert_eq!(ascii_perl_classes(pattern), want, "{pattern:?}");
+            assert_eq!(ascii_perl_classes(pattern).unwrap(), want, "{pattern:?}");
+        }
+    }
+
+    /// Go's `repeatIsValid`: checked against a real containerd (`aaa|a{1000}` matches
+    /// `aaa`, `aaa|a{1001}` nothing, as for any pattern Go refuses).
+    #[test]
+    fn repetitions_go_refuses_are_refused() {
+        let refused = [
+            (r"a{1001}", "{1001}"),
+            (r"a{1001,}", "{1001,}"),
+            (r"a{0,1001}", "{0,1001}"),
+            (r"(a{1000}){1000}", "{1000}"),
+            (r"(((a{10}){10}){10}){10}", "{10}"),
+            (r"(a{3}){334}", "{334}"),
+            (r"(?:x|(a{500}){2}b{3}){3}", "{3}"),
+            (r"(?:(?:a{501}){2}){1}", "{2}"),
+        ];
+        for (pattern, op) in refused {
+            let err = ascii_perl_classes(pattern).unwrap_err();
+            assert_eq!(err.op, op, "{pattern:?}");
+            assert_eq!(err.to_string(), format!("invalid repeat count: `{op}`"));
+        }
+        let allowed = [
+            r"a{1000}",
+            r"a{2,1000}",
+            r"((a{10}){10}){10}",
+            r"(a{3}){333}",
+            r"(a{1000}){0}",
+            r"((a{1000}){0}){1000}",
+            r"(a{1000})*",
+            r"(a{1000})+?",
+            r"a{1000}b{1000}",
+            r"(a{1}){1000}",
+            r"(?:(?:a{500}){2}){1}",
+        ];
+        for pattern in allowed {
+            assert!(ascii_perl_classes(pattern).is_ok(), "{pattern:?}");
         }
     }
 
@@ -249,10 +367,10 @@ mod tests {
     fn patterns_without_perl_classes_are_kept_as_written() {
         for pattern in [r"^sha256:[0-9a-f]+$", r"(?i)x|y", "", r"\\w", r"[\[\]]"] {
             assert!(
-                matches!(ascii_perl_classes(pattern), std::borrow::Cow::Borrowed(p) if p == pattern)
+                matches!(ascii_perl_classes(pattern), Ok(std::borrow::Cow::Borrowed(p)) if p == pattern)
             );
         }
-        assert!(regex::Regex::new(&ascii_perl_classes("(")).is_err());
+        assert!(regex::Regex::new(&ascii_perl_classes("(").unwrap()).is_err());
     }
 
     /// Pieces of patterns, so that random ones often parse.
@@ -308,7 +426,7 @@ mod tests {
             haystack in "[ -~\t\n\r]{0,16}",
         ) {
             let pattern = pieces.concat();
-            let rewritten = ascii_perl_classes(&pattern);
+            let rewritten = ascii_perl_classes(&pattern).unwrap();
             let ours = regex::Regex::new(&rewritten);
             let theirs = regex::Regex::new(&pattern);
             prop_assert_eq!(ours.is_ok(), theirs.is_ok(), "{:?} became {:?}", pattern, rewritten);

@@ -33,7 +33,8 @@
 //! The expressions are compiled by the [`regex`] crate, which reads RE2's syntax as Go does,
 //! with its own additions: what only it gives a meaning (class operations such as
 //! `[a-z&&[^x]]`, `\<`, `\b{start}`, the `x` and `u` flags) means something else or nothing
-//! to Go, and Go's `\Q...\E` is an error here.
+//! to Go, and Go's `\Q...\E` is an error here. Repetitions Go refuses (more than 1,000
+//! copies, nested counts multiplied) are refused here too.
 
 mod goregex;
 mod parser;
@@ -106,10 +107,13 @@ impl Selector {
         }
     }
 
-    fn compile(&mut self) -> Result<(), regex::Error> {
-        let re = regex::RegexBuilder::new(&goregex::ascii_perl_classes(&self.value))
+    /// Compiles the `~=` pattern, or says why it is invalid.
+    fn compile(&mut self) -> Result<(), String> {
+        let pattern = goregex::ascii_perl_classes(&self.value).map_err(|e| e.to_string())?;
+        let re = regex::RegexBuilder::new(&pattern)
             .size_limit(REGEX_SIZE_LIMIT)
-            .build()?;
+            .build()
+            .map_err(|e| e.to_string())?;
         self.re = Some(re);
         Ok(())
     }

@@ -50,6 +50,22 @@ const PATTERNS: &[&str] = &[
     r"(?i)^[é\W]+$",
 ];
 
+/// Counted repetitions at and past Go's limit: 1,000 copies, nested counts multiplied, `{0}`
+/// starting the count again.
+const REPEATS: &[&str] = &[
+    "a{1000}",
+    "a{1001}",
+    "a{2,1000}",
+    "a{2,1001}",
+    "a{1001,}",
+    "(a{3}){333}",
+    "(a{3}){334}",
+    "((a{10}){10}){10}",
+    "(((a{10}){10}){10}){10}",
+    "((a{1000}){0}){1000}",
+    "(a{1000})*",
+];
+
 #[test]
 fn regular_expressions_match_what_containerd_matches() {
     let Some((containerd, ctr)) = daemon::tools() else {
@@ -97,6 +113,38 @@ fn regular_expressions_match_what_containerd_matches() {
         assert_eq!(ours, theirs, "{filter}: ours, then containerd's");
         containerd_answers.push((*pattern, theirs));
     }
+
+    // containerd matches nothing with a pattern Go refuses, so `.|^(?:P)` lists every blob
+    // when Go takes P and none when it refuses it; our parser must take or refuse it too.
+    // (Quoted with `/`: a bare value ends at the comma of `{2,1000}`.)
+    let mut go_refuses = Vec::new();
+    for repeat in REPEATS {
+        let filter = format!("labels.v~=/.|^(?:{repeat})/");
+        let out = daemon.ctr_ok(&["content", "ls", "-q", &filter]);
+        let listed = String::from_utf8(out.stdout).unwrap().lines().count();
+        assert!(
+            listed == 0 || listed == VALUES.len(),
+            "{filter}: containerd listed {listed}"
+        );
+        let go_takes = listed == VALUES.len();
+        let ours = Filter::parse(&filter);
+        assert_eq!(ours.is_ok(), go_takes, "{filter}: {ours:?}");
+        if !go_takes {
+            go_refuses.push(*repeat);
+        }
+    }
+    // ... which means something only if Go refuses some and takes others.
+    assert_eq!(
+        go_refuses,
+        [
+            "a{1001}",
+            "a{2,1001}",
+            "a{1001,}",
+            "(a{3}){334}",
+            "(((a{10}){10}){10}){10}"
+        ],
+        "the repetitions containerd refuses"
+    );
 
     // The comparison means something only if containerd's answers are Go's: ASCII `\w`,
     // Unicode case folding.
