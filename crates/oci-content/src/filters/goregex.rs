@@ -11,13 +11,13 @@
 //! parser applies it to its own (`(?i)\w` matches the Kelvin sign `K` in both).
 //!
 //! One more rewrite keeps compiling as fast as the `regex` crate's own classes: in a bracketed
-//! class that holds a negated Perl class (`[a\W]`), the other members are bracketed too
-//! (`[[a][^0-9A-Za-z_]]`), which matches the same. Under `(?i)` the `regex` crate folds a
-//! bracketed class's members together, one code point at a time, unless each is already
-//! folded; a nested class comes out folded, a literal does not, and `[^0-9A-Za-z_]` runs to
-//! U+10FFFF. Unwrapped, `(?i)^[^\W\d_][\w.-]*$` took 9.4 ms to parse, 11 times the `regex`
-//! crate's 0.83 ms for its Unicode classes; wrapped, 71 µs (`cargo bench -p oci-content
-//! --bench filters`).
+//! class that holds a negated Perl class or a nested class (`[a\W]`, `[a[^b]]`), the other
+//! members are bracketed too (`[[a][^0-9A-Za-z_]]`), which matches the same. Under `(?i)`
+//! the `regex` crate folds a bracketed class's members together, one code point at a time,
+//! unless each is already folded; a nested class comes out folded, a literal does not, and
+//! `[^0-9A-Za-z_]` runs to U+10FFFF. Unwrapped, `(?i)^[^\W\d_][\w.-]*$` took 9.4 ms to
+//! parse, 11 times the `regex` crate's 0.83 ms for its Unicode classes; wrapped, 71 µs
+//! (`cargo bench -p oci-content --bench filters`).
 //!
 //! Go also refuses repetitions of more than 1,000 copies, nested ones multiplied
 //! (`a{1001}`, `((a{10}){10}){11}`; `{0}` starts the count again), which the `regex` crate
@@ -183,15 +183,20 @@ impl Edits<'_> {
         }
     }
 
-    /// Brackets each run of members between the negated Perl classes of a class that holds
-    /// one (see the module docs for why).
+    /// Brackets each run of members between the nested classes (and negated Perl classes,
+    /// which become nested classes) of a class that holds one (see the module docs for why).
     fn union(&mut self, union: &ClassSetUnion) {
-        let negated_perl =
-            |item: &ClassSetItem| matches!(item, ClassSetItem::Perl(class) if class.negated);
-        if !union.items.iter().any(negated_perl) {
+        // What comes out of `regex`'s translation case-folded: a nested class (written so, or
+        // a rewritten Perl class), which may hold nearly every code point.
+        let folded = |item: &ClassSetItem| match item {
+            ClassSetItem::Perl(class) => class.negated,
+            ClassSetItem::Bracketed(_) => true,
+            _ => false,
+        };
+        if !union.items.iter().any(folded) {
             return;
         }
-        for run in union.items.split(negated_perl) {
+        for run in union.items.split(folded) {
             let (Some(first), Some(last)) = (run.first(), run.last()) else {
                 continue;
             };
@@ -308,8 +313,8 @@ mod tests {
         }
     }
 
-    /// Beside a negated Perl class, the other members of a class are bracketed, each run
-    /// apart, so that each is case-folded alone (see the module docs).
+    /// Beside a negated Perl class or a nested class, the other members of a class are
+    /// bracketed, each run apart, so that each is case-folded alone (see the module docs).
     #[test]
     fn members_beside_a_negated_perl_class_are_bracketed() {
         let cases = [
@@ -318,7 +323,10 @@ mod tests {
             (r"[\W^a]", r"[[^0-9A-Za-z_][\^a]]"),
             (r"[^\W\d]", r"[^[^0-9A-Za-z_][[0-9]]]"),
             (r"[\W&&[a\S]]", r"[[^0-9A-Za-z_]&&[[a][^\t\n\x0C\r\x20]]]"),
-            // Without a negated Perl class, nothing is bracketed.
+            // Nested classes count too, the Perl classes in them the same way.
+            (r"(?i)[a[^b]c]", r"(?i)[[a][^b][c]]"),
+            (r"[d[x\D]]", r"[[d][[x][^0-9]]]"),
+            // Without a negated Perl class or a nested class, nothing is bracketed.
             (r"[a\w]", r"[a[0-9A-Za-z_]]"),
         ];
         for (pattern, want) in cases {
