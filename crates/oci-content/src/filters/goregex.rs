@@ -47,10 +47,11 @@ impl std::fmt::Display for InvalidRepeat {
     }
 }
 
-/// `pattern` with Go's ASCII Perl classes and word boundaries spelled out for the `regex`
-/// crate, or the repetition Go would refuse. A pattern that does not parse is returned as
-/// written: compiling it reports the error.
-pub(super) fn ascii_perl_classes(pattern: &str) -> Result<Cow<'_, str>, InvalidRepeat> {
+/// Go's `pattern` as the `regex` crate should read it: ASCII Perl classes and word
+/// boundaries spelled out, members beside nested classes bracketed; or the repetition Go
+/// would refuse. A pattern that does not parse is returned as written: compiling it reports
+/// the error.
+pub(super) fn go_to_regex(pattern: &str) -> Result<Cow<'_, str>, InvalidRepeat> {
     let Ok(parsed) = ast::parse::Parser::new().parse(pattern) else {
         return Ok(Cow::Borrowed(pattern));
     };
@@ -254,10 +255,10 @@ impl<'p> ast::Visitor for Edits<'p> {
 mod tests {
     use proptest::prelude::*;
 
-    use super::ascii_perl_classes;
+    use super::go_to_regex;
 
     fn go(pattern: &str) -> regex::Regex {
-        regex::Regex::new(&ascii_perl_classes(pattern).unwrap())
+        regex::Regex::new(&go_to_regex(pattern).unwrap())
             .unwrap_or_else(|e| panic!("{pattern:?}: {e}"))
     }
 
@@ -330,7 +331,7 @@ mod tests {
             (r"[a\w]", r"[a[0-9A-Za-z_]]"),
         ];
         for (pattern, want) in cases {
-            assert_eq!(ascii_perl_classes(pattern).unwrap(), want, "{pattern:?}");
+            assert_eq!(go_to_regex(pattern).unwrap(), want, "{pattern:?}");
         }
     }
 
@@ -349,7 +350,7 @@ mod tests {
             (r"(?:(?:a{501}){2}){1}", "{2}"),
         ];
         for (pattern, op) in refused {
-            let err = ascii_perl_classes(pattern).unwrap_err();
+            let err = go_to_regex(pattern).unwrap_err();
             assert_eq!(err.op, op, "{pattern:?}");
             assert_eq!(err.to_string(), format!("invalid repeat count: `{op}`"));
         }
@@ -367,7 +368,7 @@ mod tests {
             r"(?:(?:a{500}){2}){1}",
         ];
         for pattern in allowed {
-            assert!(ascii_perl_classes(pattern).is_ok(), "{pattern:?}");
+            assert!(go_to_regex(pattern).is_ok(), "{pattern:?}");
         }
     }
 
@@ -375,10 +376,10 @@ mod tests {
     fn patterns_without_perl_classes_are_kept_as_written() {
         for pattern in [r"^sha256:[0-9a-f]+$", r"(?i)x|y", "", r"\\w", r"[\[\]]"] {
             assert!(
-                matches!(ascii_perl_classes(pattern), Ok(std::borrow::Cow::Borrowed(p)) if p == pattern)
+                matches!(go_to_regex(pattern), Ok(std::borrow::Cow::Borrowed(p)) if p == pattern)
             );
         }
-        assert!(regex::Regex::new(&ascii_perl_classes("(").unwrap()).is_err());
+        assert!(regex::Regex::new(&go_to_regex("(").unwrap()).is_err());
     }
 
     /// Pieces of patterns, so that random ones often parse.
@@ -434,7 +435,7 @@ mod tests {
             haystack in "[ -~\t\n\r]{0,16}",
         ) {
             let pattern = pieces.concat();
-            let rewritten = ascii_perl_classes(&pattern).unwrap();
+            let rewritten = go_to_regex(&pattern).unwrap();
             let ours = regex::Regex::new(&rewritten);
             let theirs = regex::Regex::new(&pattern);
             prop_assert_eq!(ours.is_ok(), theirs.is_ok(), "{:?} became {:?}", pattern, rewritten);

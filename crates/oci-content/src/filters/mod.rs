@@ -109,7 +109,7 @@ impl Selector {
 
     /// Compiles the `~=` pattern, or says why it is invalid.
     fn compile(&mut self) -> Result<(), String> {
-        let pattern = goregex::ascii_perl_classes(&self.value).map_err(|e| e.to_string())?;
+        let pattern = goregex::go_to_regex(&self.value).map_err(|e| e.to_string())?;
         let re = regex::RegexBuilder::new(&pattern)
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
